@@ -1,0 +1,19 @@
+"""facecluster: who appears in a video, and when.
+
+Detect faces, follow them through shots, adapt a face representation to the
+video without labels, and group the faces into people.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult"]
+
+
+def __getattr__(name: str):
+    # Lazy: importing the package stays cheap (the CLI imports heavy parts on demand).
+    if name in ("run_video", "PipelineConfig", "VideoResult"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'facecluster' has no attribute {name!r}")

@@ -1,0 +1,96 @@
+"""Library functions behind the CLI commands: one per command."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FaceclusterError, InputError
+from .pipeline import PipelineConfig, ProgressHook, VideoResult, run_video
+
+
+@dataclass
+class VideoOutcome:
+    """What happened to one input video: ``error`` is None on success."""
+
+    video: Path
+    folder: Path
+    result: VideoResult | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def output_folder(out_root: Path, video: Path) -> Path:
+    return out_root / video.stem
+
+
+def process_videos(
+    videos: list[str | Path],
+    out_root: str | Path,
+    config: PipelineConfig = PipelineConfig(),
+    *,
+    hook_for: Callable[[Path], ProgressHook] | None = None,
+    force: bool = False,
+    on_done: Callable[[VideoOutcome], None] | None = None,
+) -> list[VideoOutcome]:
+    """Run each video and write its outputs to ``out_root/<stem>/``.
+
+    A video that fails is reported in its outcome and does not stop the others.
+    """
+    from .outputs import write_video_outputs
+
+    out_root = Path(out_root)
+    paths = [Path(v) for v in videos]
+    stems: dict[str, Path] = {}
+    for p in paths:
+        if p.stem in stems and stems[p.stem] != p:
+            raise InputError(p, f"has the same name stem as {stems[p.stem]}; their outputs would collide in {out_root / p.stem}")
+        stems[p.stem] = p
+    outcomes = []
+    for path in paths:
+        folder = output_folder(out_root, path)
+        outcome = VideoOutcome(video=path, folder=folder)
+        t0 = time.perf_counter()
+        hook = hook_for(path) if hook_for else None
+        try:
+            result = run_video(path, folder, config, hook=hook, force=force)
+            write_video_outputs(result, folder)
+            outcome.result = result
+        except FaceclusterError as exc:
+            outcome.error = str(exc)
+        finally:
+            close = getattr(hook, "close", None)
+            if close:
+                close()
+        outcome.seconds = time.perf_counter() - t0
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+    return outcomes
+
+
+def run_demo(out_root: str | Path, config: PipelineConfig = PipelineConfig(), *, hook: ProgressHook | None = None) -> VideoOutcome:
+    """Build the sample video under ``out_root`` and run the pipeline on it."""
+    from .demo import write_demo_video
+
+    out_root = Path(out_root)
+    video = write_demo_video(out_root / "demo.mp4")
+    outcomes = process_videos([video], out_root, config, hook_for=(lambda _p: hook) if hook else None)
+    return outcomes[0]
+
+
+def evaluate(pred_dir: str | Path, gt_dir: str | Path) -> dict:
+    from .evaluate import evaluate_dirs
+
+    return evaluate_dirs(pred_dir, gt_dir)
+
+
+def format_scores(scores: dict) -> str:
+    keys = ["detection_recall", "detection_precision", "wcp", "nmi", "nmi_arithmetic", "bcubed_f", "pairwise_f", "num_people_pred", "num_people_true"]
+    return "\n".join(f"{k:>20}: {scores[k]:.4f}" if isinstance(scores.get(k), float) else f"{k:>20}: {scores.get(k)}" for k in keys if k in scores)
+
+
+def dump_json(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True)

@@ -1,0 +1,108 @@
+"""The command line: a thin layer that fills a config and calls :mod:`facecluster.app`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import FaceclusterError
+
+
+def _config(**kwargs):
+    from .pipeline import PipelineConfig
+
+    return PipelineConfig(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+def _workers(value: int | None) -> int:
+    from .embed import default_workers
+
+    return value if value else default_workers()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="facecluster")
+def main() -> None:
+    """Find out who appears in a video, and when."""
+
+
+@main.command()
+@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path), help="Output folder; each video gets OUT/<stem>/.")
+@click.option("--num-people", type=click.IntRange(min=1), default=None, help="Number of people, when known (default: estimated).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes for embedding (default: all cores).")
+@click.option("--detector", type=click.Choice(["centerface", "dlib-hog"]), default="centerface", show_default=True)
+@click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True, help="Detect faces on every k-th frame.")
+@click.option("--faces-per-track", type=click.IntRange(min=0), default=16, show_default=True, help="Faces embedded per track (0 = all).")
+@click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None, help="Stop merging above this distance (when K is unknown).")
+@click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
+def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, distance_threshold, force) -> None:
+    """Detect, track, embed and cluster the faces of VIDEOS."""
+    from .app import process_videos
+    from .progress import TqdmProgress
+
+    config = _config(
+        num_people=num_people,
+        seed=seed,
+        workers=_workers(workers),
+        detector=detector,
+        detect_every=detect_every,
+        faces_per_track=faces_per_track,
+        distance_threshold=distance_threshold,
+    )
+
+    def report(outcome) -> None:
+        if outcome.error:
+            click.echo(f"error: {outcome.error}", err=True)
+        else:
+            r = outcome.result
+            click.echo(
+                f"{outcome.video.name}: {r.num_people} people, {r.tracks.num_tracks} tracks, "
+                f"{int((r.tracks.track_ids >= 0).sum())} faces, {len(r.shots)} shots "
+                f"in {outcome.seconds:.1f} s -> {outcome.folder}"
+            )
+
+    outcomes = process_videos(
+        videos, out, config, hook_for=lambda p: TqdmProgress(prefix=f"{p.name}: "), force=force, on_done=report
+    )
+    failed = [o for o in outcomes if o.error]
+    if len(outcomes) > 1:
+        click.echo(f"done: {len(outcomes) - len(failed)} of {len(outcomes)} videos" + (f", {len(failed)} failed" if failed else ""))
+    if failed:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("-o", "--out", "out", default="demo_out", show_default=True, type=click.Path(path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
+def demo(out, workers) -> None:
+    """Build a short sample video from photographs in installed packages and run on it."""
+    from .app import run_demo
+    from .demo import expected_people
+    from .progress import TqdmProgress
+
+    hook = TqdmProgress(prefix="demo: ")
+    outcome = run_demo(out, _config(workers=_workers(workers)), hook=hook)
+    hook.close()
+    if outcome.error:
+        raise FaceclusterError(outcome.error)
+    r = outcome.result
+    click.echo(
+        f"demo: found {r.num_people} people (the sample holds {expected_people()}) in {r.tracks.num_tracks} tracks "
+        f"over {len(r.shots)} shots, in {outcome.seconds:.1f} s"
+    )
+    click.echo(f"results: {outcome.folder}/clusters.json, faces.csv, tracks.csv, chips/")
+
+
+@main.command("eval")
+@click.argument("pred_dir", type=click.Path(path_type=Path))
+@click.argument("gt_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_cmd(pred_dir, gt_dir, as_json) -> None:
+    """Score the run in PRED_DIR (its faces.csv) against GT_DIR/faces.csv."""
+    from .app import dump_json, evaluate, format_scores
+
+    scores = evaluate(pred_dir, gt_dir)
+    click.echo(dump_json(scores) if as_json else format_scores(scores))

@@ -1,0 +1,350 @@
+"""The controller: runs a video through every stage, with a cache per stage.
+
+decode → shots → detection → tracking → alignment + embedding → clustering.
+Each stage's result is cached under ``<out>/cache`` keyed by its parameters and
+its inputs; detection and embedding are cached in chunks, so an interrupted run
+resumes where it stopped. Progress goes through a hook
+``hook(stage, completed, total)``; nothing here prints.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import shots as shot_mod
+from .cache import StageCache, fingerprint_file, stage_key
+from .cluster import ConstrainedAgglomerative, l2_normalize, overlapping_pairs
+from .decode import iter_frames, probe
+from .detect import make_detector
+from .embed import FaceAligner, embed_chip_batches
+from .errors import ParameterError
+from .tracking import TrackerParams, track_faces
+from .types import Detections, Embeddings, Shots, Tracks, VideoInfo
+
+ProgressHook = Callable[[str, int, "int | None"], None]
+
+DETECT_CHUNK_FRAMES = 500
+EMBED_CHUNK_FACES = 256
+EMBED_BATCH = 16
+# Average-linkage stop distance between L2-normalised mean dlib descriptors of
+# two groups of tracks. Calibrated on the two labelled clips and the Jurassic Park
+# embeddings in ../shared/data (see README, "Calibration").
+DEFAULT_DISTANCE_THRESHOLD = 0.5
+
+
+def _no_progress(stage: str, completed: int, total: int | None) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Every parameter of a run. ``num_people=None`` estimates the number of people."""
+
+    detector: str = "centerface"
+    score_threshold: float = 0.5
+    min_face_size: float = 16.0
+    detect_every: int = 1
+    min_iou: float = 0.3
+    max_gap: int = 4
+    min_track_faces: int = 5
+    faces_per_track: int = 16
+    linkage: str = "average"
+    num_people: int | None = None
+    distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD
+    seed: int = 0
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise ParameterError(f"detect_every must be >= 1 (here: detect_every={self.detect_every})")
+        if self.faces_per_track < 0:
+            raise ParameterError(f"faces_per_track must be >= 0, 0 = all (here: faces_per_track={self.faces_per_track})")
+        if self.num_people is not None and self.num_people < 1:
+            raise ParameterError(f"num_people must be >= 1 (here: num_people={self.num_people})")
+        if self.workers < 1:
+            raise ParameterError(f"workers must be >= 1 (here: workers={self.workers})")
+
+    def detector_params(self) -> dict:
+        if self.detector == "centerface":
+            return {"score_threshold": self.score_threshold, "min_size": self.min_face_size}
+        return {}
+
+    def tracker_params(self) -> TrackerParams:
+        # With sparse detection, a gap and a track length are counted in detections.
+        return TrackerParams(
+            min_iou=self.min_iou,
+            max_gap=self.max_gap * self.detect_every,
+            min_detections=max(2, -(-self.min_track_faces // self.detect_every)),
+        )
+
+
+@dataclass
+class VideoResult:
+    """Everything a run produced for one video (arrays documented in :mod:`facecluster.types`)."""
+
+    info: VideoInfo
+    frame_times: np.ndarray  # (F,) float64 seconds
+    shots: Shots
+    detections: Detections
+    tracks: Tracks
+    embeddings: Embeddings
+    track_features: np.ndarray  # (T, D) float32, L2-normalised
+    track_person: np.ndarray  # (T,) int64, person ids 0..P-1 by screen time
+    config: PipelineConfig
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def num_people(self) -> int:
+        return int(self.track_person.max() + 1) if self.track_person.size else 0
+
+
+class _Stages:
+    def __init__(self, path: Path, cache: StageCache, config: PipelineConfig, hook: ProgressHook) -> None:
+        self.path = path
+        self.cache = cache
+        self.config = config
+        self.hook = hook
+        self.fingerprint = fingerprint_file(path)
+
+    def shots(self) -> tuple[str, Shots, np.ndarray]:
+        params = asdict(shot_mod.ShotDetectorParams())
+        key = stage_key("shots", params, [self.fingerprint])
+        data = self.cache.load("shots", key)
+        if data is None:
+            signatures, times = [], []
+            info = probe(self.path)
+            total = info.num_frames or None
+            for frame in iter_frames(self.path):
+                signatures.append(shot_mod.frame_signature(frame.rgb))
+                times.append(frame.time_s)
+                if len(times) % 50 == 0:
+                    self.hook("shots", len(times), total)
+            found = shot_mod.detect_shots(np.stack(signatures))
+            data = {"starts": found.starts, "ends": found.ends, "times": np.asarray(times, np.float64)}
+            self.cache.save("shots", key, data)
+        self.hook("shots", len(data["times"]), len(data["times"]))
+        return key, Shots(starts=data["starts"], ends=data["ends"]), data["times"]
+
+    def detections(self, upstream: str, num_frames: int) -> tuple[str, Detections]:
+        cfg = self.config
+        detector = make_detector(cfg.detector, **cfg.detector_params())
+        params = {"detector": detector.params, "every": cfg.detect_every}
+        key = stage_key("detect", params, [upstream])
+        wanted = list(range(0, num_frames, cfg.detect_every))
+        chunks = [wanted[i : i + DETECT_CHUNK_FRAMES] for i in range(0, len(wanted), DETECT_CHUNK_FRAMES)]
+        parts: dict[int, dict[str, np.ndarray]] = {}
+        for c in range(len(chunks)):
+            part = self.cache.load("detect", f"{key}-{c:05d}")
+            if part is not None:
+                parts[c] = part
+        done = sum(len(chunks[c]) for c in parts)
+        self.hook("detect", done, len(wanted))
+        todo = {f: c for c, frames in enumerate(chunks) if c not in parts for f in frames}
+        if todo:
+            buffers: dict[int, list] = {}
+            for frame in iter_frames(self.path, frames=set(todo)):
+                c = todo[frame.index]
+                boxes, scores, landmarks = detector.detect(frame.rgb)
+                buf = buffers.setdefault(c, [])
+                buf.append((frame.index, boxes, scores, landmarks))
+                done += 1
+                if done % 10 == 0:
+                    self.hook("detect", done, len(wanted))
+                if frame.index == chunks[c][-1]:
+                    parts[c] = _stack_detections(buffers.pop(c))
+                    self.cache.save("detect", f"{key}-{c:05d}", parts[c])
+            for c, buf in buffers.items():  # a video shorter than its frame count said
+                parts[c] = _stack_detections(buf)
+        self.hook("detect", len(wanted), len(wanted))
+        ordered = [parts[c] for c in sorted(parts)]
+        if not ordered:
+            return key, Detections.empty()
+        merged = {name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]}
+        return key, Detections(**merged)
+
+    def embeddings(self, upstream: str, detections: Detections, tracks: Tracks) -> tuple[str, Embeddings]:
+        cfg = self.config
+        rows = select_faces(tracks, detections, cfg.faces_per_track)
+        params = {"embedder": "dlib-resnet-v1", "aligner": "dlib-5pt-square", "faces_per_track": cfg.faces_per_track}
+        key = stage_key("embed", params, [upstream])
+        chunks = [rows[i : i + EMBED_CHUNK_FACES] for i in range(0, len(rows), EMBED_CHUNK_FACES)]
+        parts: dict[int, np.ndarray] = {}
+        for c in range(len(chunks)):
+            part = self.cache.load("embed", f"{key}-{c:05d}")
+            if part is not None:
+                parts[c] = part["vectors"]
+        done = sum(len(chunks[c]) for c in parts)
+        self.hook("embed", done, len(rows))
+        todo = [c for c in range(len(chunks)) if c not in parts]
+        if todo:
+            aligner = FaceAligner()
+            todo_rows = np.concatenate([chunks[c] for c in todo])
+            progress = [done]
+
+            def on_batch(k: int) -> None:
+                progress[0] += k
+                self.hook("embed", progress[0], len(rows))
+
+            batches = _chip_batches(self.path, detections, todo_rows, aligner)
+            vectors = np.concatenate(
+                list(embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch))
+                or [np.zeros((0, 128), np.float32)]
+            )
+            # Rows were embedded in frame order; put them back in chunk order.
+            by_row = dict(zip(todo_rows.tolist(), vectors))
+            for c in todo:
+                parts[c] = np.stack([by_row[r] for r in chunks[c].tolist()]).astype(np.float32)
+                self.cache.save("embed", f"{key}-{c:05d}", {"vectors": parts[c]})
+        vectors = np.concatenate([parts[c] for c in range(len(chunks))]) if chunks else np.zeros((0, 128), np.float32)
+        return key, Embeddings(rows=rows, vectors=vectors)
+
+    def clustering(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings):
+        cfg = self.config
+        features = track_means(tracks, emb)
+        first, last = track_spans(tracks, detections)
+        cannot = overlapping_pairs(first, last)
+        T = tracks.num_tracks
+        if T == 0:
+            return np.zeros((0, features.shape[1]), np.float32), np.zeros(0, np.int64)
+        if cfg.num_people is not None:
+            model = ConstrainedAgglomerative(n_clusters=min(cfg.num_people, T), linkage=cfg.linkage)
+        else:
+            model = ConstrainedAgglomerative(distance_threshold=cfg.distance_threshold, linkage=cfg.linkage)
+        labels = model.fit_predict(features, cannot)
+        return features, order_by_screen_time(labels, first, last)
+
+
+def _stack_detections(items: list) -> dict[str, np.ndarray]:
+    frames = np.concatenate([np.full(len(b), i, np.int64) for i, b, _, _ in items]) if items else np.zeros(0, np.int64)
+    return {
+        "frames": frames,
+        "boxes": np.concatenate([b for _, b, _, _ in items]).reshape(-1, 4).astype(np.float32) if items else np.zeros((0, 4), np.float32),
+        "scores": np.concatenate([s for _, _, s, _ in items]).astype(np.float32) if items else np.zeros(0, np.float32),
+        "landmarks": np.concatenate([l for _, _, _, l in items]).reshape(-1, 5, 2).astype(np.float32) if items else np.zeros((0, 5, 2), np.float32),
+    }
+
+
+def _chip_batches(path: Path, detections: Detections, rows: np.ndarray, aligner: FaceAligner):
+    """Aligned chips of ``rows`` in frame order, in batches of EMBED_BATCH; rows must be frame-sorted."""
+    by_frame: dict[int, list[int]] = {}
+    for r in rows.tolist():
+        by_frame.setdefault(int(detections.frames[r]), []).append(r)
+    pending: list[np.ndarray] = []
+    count = 0
+    for frame in iter_frames(path, frames=set(by_frame)):
+        chips = aligner.chips(frame.rgb, detections.boxes[by_frame[frame.index]])
+        pending.append(chips)
+        count += len(chips)
+        if count >= EMBED_BATCH:
+            yield np.concatenate(pending)
+            pending, count = [], 0
+    if pending:
+        yield np.concatenate(pending)
+
+
+def select_faces(tracks: Tracks, detections: Detections, per_track: int) -> np.ndarray:
+    """Detection rows to embed: up to ``per_track`` faces per track, evenly spread over
+    the track (0 = all), returned sorted by frame then row. (M,) int64."""
+    chosen: list[np.ndarray] = []
+    for t in range(tracks.num_tracks):
+        members = np.flatnonzero(tracks.track_ids == t)
+        members = members[np.argsort(detections.frames[members], kind="stable")]
+        if per_track and len(members) > per_track:
+            picks = np.round(np.linspace(0, len(members) - 1, per_track)).astype(int)
+            members = members[np.unique(picks)]
+        chosen.append(members)
+    rows = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+    return rows[np.lexsort((rows, detections.frames[rows]))].astype(np.int64)
+
+
+def track_means(tracks: Tracks, emb: Embeddings) -> np.ndarray:
+    """(T, D) float32: mean descriptor of each track's embedded faces, L2-normalised."""
+    T = tracks.num_tracks
+    dim = emb.vectors.shape[1] if emb.vectors.ndim == 2 else 128
+    sums = np.zeros((T, dim), np.float64)
+    counts = np.zeros(T)
+    tids = tracks.track_ids[emb.rows]
+    np.add.at(sums, tids, emb.vectors)
+    np.add.at(counts, tids, 1)
+    return l2_normalize(sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+
+
+def track_spans(tracks: Tracks, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
+    """First and last frame of each track: two (T,) int64 arrays."""
+    T = tracks.num_tracks
+    first = np.full(T, np.iinfo(np.int64).max, np.int64)
+    last = np.full(T, -1, np.int64)
+    member = tracks.track_ids >= 0
+    np.minimum.at(first, tracks.track_ids[member], detections.frames[member])
+    np.maximum.at(last, tracks.track_ids[member], detections.frames[member])
+    return first, last
+
+
+def order_by_screen_time(labels: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Relabel clusters 0..P-1 by falling screen time (frames covered), ties by first appearance."""
+    people = np.unique(labels)
+    keys = []
+    for p in people:
+        members = labels == p
+        covered = sum(int(l - f + 1) for f, l in zip(first[members], last[members]))
+        keys.append((-covered, int(first[members].min()), int(p)))
+    order = [k[2] for k in sorted(keys)]
+    mapping = {old: new for new, old in enumerate(order)}
+    return np.asarray([mapping[int(l)] for l in labels], np.int64)
+
+
+def run_video(
+    path: str | Path,
+    out_dir: str | Path,
+    config: PipelineConfig = PipelineConfig(),
+    *,
+    hook: ProgressHook | None = None,
+    force: bool = False,
+) -> VideoResult:
+    """Run every stage on one video; caches under ``out_dir/cache``. Writes no outputs
+    (see :func:`facecluster.outputs.write_video_outputs`)."""
+    hook = hook or _no_progress
+    path = Path(path)
+    info = probe(path)
+    cache = StageCache(Path(out_dir) / "cache", enabled=not force)
+    stages = _Stages(path, cache, config, hook)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    shots_key, shots, times = stages.shots()
+    timings["shots"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    det_key, detections = stages.detections(shots_key, len(times))
+    timings["detect"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    tracks = track_faces(detections, shots, config.tracker_params())
+    track_key = stage_key("track", asdict(config.tracker_params()), [det_key])
+    timings["track"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    _, embeddings = stages.embeddings(track_key, detections, tracks)
+    timings["embed"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features, track_person = stages.clustering(track_key, detections, tracks, embeddings)
+    timings["cluster"] = time.perf_counter() - t0
+
+    info = VideoInfo(**{**asdict(info), "num_frames": len(times)})
+    return VideoResult(
+        info=info,
+        frame_times=times,
+        shots=shots,
+        detections=detections,
+        tracks=tracks,
+        embeddings=embeddings,
+        track_features=features,
+        track_person=track_person,
+        config=config,
+        timings=timings,
+    )
