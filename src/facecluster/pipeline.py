@@ -33,7 +33,7 @@ EMBED_BATCH = 16
 # Average-linkage stop distance between L2-normalised mean dlib descriptors of
 # two groups of tracks. Calibrated on the two labelled clips and the Jurassic Park
 # embeddings in ../shared/data (see README, "Calibration").
-DEFAULT_DISTANCE_THRESHOLD = 0.5
+DEFAULT_DISTANCE_THRESHOLD = 0.4
 
 
 def _no_progress(stage: str, completed: int, total: int | None) -> None:

@@ -1,0 +1,58 @@
+"""Sweep the average-linkage stop distance on labelled data in ../shared/data.
+
+Datasets: the two labelled clips (track-level clustering of our own pipeline's
+tracks, cannot-links on, scored over faces matched to the ground truth) and the
+Jurassic Park dlib embeddings (face level, L2-normalised). Writes a table to
+benchmarks/results/calibrate_threshold.md.
+
+    .venv/bin/python benchmarks/calibrate_threshold.py [--data DIR] [--out OUT]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from facecluster.cluster import ConstrainedAgglomerative, l2_normalize
+from facecluster.evaluate import evaluate_dirs
+from facecluster.metrics import all_scores
+from facecluster.outputs import write_video_outputs
+from facecluster.pipeline import PipelineConfig, run_video
+
+THRESHOLDS = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
+CLIPS = ["short_hamilton_clip", "sweden"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.environ.get("FACECLUSTER_DATA", "../shared/data"))
+    ap.add_argument("--out", default="/tmp/facecluster-calibrate")
+    args = ap.parse_args()
+    data = Path(args.data)
+    lines = ["| dataset | threshold | WCP | NMI | B-cubed F | people est. | people true |", "|---|---|---|---|---|---|---|"]
+    for clip in CLIPS:
+        for th in THRESHOLDS:
+            cfg = PipelineConfig(distance_threshold=th, workers=os.cpu_count() or 1)
+            folder = Path(args.out) / clip
+            result = run_video(data / "video" / f"{clip}.mp4", folder, cfg)
+            write_video_outputs(result, folder, chips=False)
+            s = evaluate_dirs(folder, data / "video" / "gt" / clip)
+            lines.append(f"| {clip} | {th} | {s['wcp']:.3f} | {s['nmi']:.3f} | {s['bcubed_f']:.3f} | {s['num_people_pred']} | {s['num_people_true']} |")
+            print(lines[-1], flush=True)
+    jp = np.load(data / "embeddings" / "jurassic_park_dlib128.npz")
+    X, y = l2_normalize(jp["encodings"]), jp["names"]
+    for th in THRESHOLDS:
+        labels = ConstrainedAgglomerative(distance_threshold=th, linkage="average").fit_predict(X)
+        s = all_scores(y, labels)
+        lines.append(f"| jurassic_park_dlib128 | {th} | {s['wcp']:.3f} | {s['nmi']:.3f} | {s['bcubed_f']:.3f} | {s['num_people_pred']} | {s['num_people_true']} |")
+        print(lines[-1], flush=True)
+    out = Path(__file__).parent / "results" / "calibrate_threshold.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("# Average-linkage stop distance, dlib features\n\n" + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

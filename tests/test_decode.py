@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from facecluster.decode import iter_frames, probe
+from facecluster.errors import InputError
+
+from conftest import colour_frames, write_video
+
+
+@pytest.fixture()
+def small_video(tmp_path):
+    return write_video(tmp_path / "small.mp4", colour_frames([(200, 40, 40), (40, 40, 200)], per_shot=10), fps=10)
+
+
+def test_probe_and_decode(small_video):
+    info = probe(small_video)
+    assert (info.width, info.height, info.fps, info.rotation) == (96, 64, 10.0, 0)
+    frames = list(iter_frames(small_video))
+    assert [f.index for f in frames] == list(range(20))
+    assert np.allclose([f.time_s for f in frames], np.arange(20) / 10.0, atol=1e-3)
+    assert frames[0].rgb.shape == (64, 96, 3) and frames[0].rgb.dtype == np.uint8
+    assert abs(int(frames[0].rgb[50, 80, 0]) - 200) < 12  # red shot, colours survive the codec
+
+
+def test_stride_and_subset(small_video):
+    assert [f.index for f in iter_frames(small_video, stride=3)] == [0, 3, 6, 9, 12, 15, 18]
+    assert [f.index for f in iter_frames(small_video, frames={4, 7})] == [4, 7]
+    with pytest.raises(ValueError, match="stride"):
+        list(iter_frames(small_video, stride=0))
+
+
+def make_audio_only(path):
+    import av
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("aac", rate=16000)
+        for i in range(10):
+            f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            f.sample_rate, f.pts = 16000, i * 1024
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_bytes(b""), "file is empty"),
+        (lambda p: p.write_text("not a video"), "not a playable video"),
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: None, "no such file"),
+        (make_audio_only, "no video stream (only audio streams)"),
+    ],
+)
+def test_bad_input_names_file_and_problem(tmp_path, make, message):
+    path = tmp_path / "input.mp4"
+    make(path)
+    with pytest.raises(InputError) as err:
+        list(iter_frames(path))
+    assert str(path) in str(err.value) and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_truncated_file_keeps_decoded_frames(tmp_path, small_video):
+    data = small_video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    try:
+        frames = list(iter_frames(cut))
+    except InputError as exc:  # the moov atom may sit at the end: then nothing is playable
+        assert "cut.mp4" in str(exc)
+    else:
+        assert len(frames) <= 20

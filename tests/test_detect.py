@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from facecluster.detect import make_detector
+from facecluster.detect.base import box_iou, nms
+from facecluster.detect.centerface import decode_outputs, model_path
+from facecluster.errors import ParameterError
+
+
+def test_decoder_on_handmade_maps():
+    h, w = 8, 10
+    heat = np.zeros((1, 1, h, w), np.float32)
+    heat[0, 0, 3, 4] = 0.9
+    scale = np.zeros((1, 2, h, w), np.float32)
+    scale[0, :, 3, 4] = np.log([5.0, 4.0])  # box 20 px high, 16 px wide
+    offset = np.zeros((1, 2, h, w), np.float32)
+    lms = np.zeros((1, 10, h, w), np.float32)
+    lms[0, 0, 3, 4], lms[0, 1, 3, 4] = 0.5, 0.25  # first point: half-way down, a quarter across
+    boxes, scores, points = decode_outputs(heat, scale, offset, lms, (32, 40), 0.5)
+    cx, cy = (4 + 0.5) * 4, (3 + 0.5) * 4
+    assert np.allclose(boxes[0], [cx - 8, cy - 10, cx + 8, cy + 10])
+    assert scores.tolist() == [pytest.approx(0.9)]
+    assert np.allclose(points[0, 0], [cx - 8 + 0.25 * 16, cy - 10 + 0.5 * 20])
+
+
+def test_nms_and_iou():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
+    assert box_iou(boxes[:1], boxes[:1])[0, 0] == pytest.approx(1.0)
+    assert nms(boxes, np.array([0.5, 0.9, 0.7]), 0.3).tolist() == [1, 2]
+
+
+def test_centerface_finds_the_astronaut(astronaut):
+    det = make_detector("centerface")
+    boxes, scores, landmarks = det.detect(astronaut)
+    assert len(boxes) == 1
+    x1, y1, x2, y2 = boxes[0]
+    # Eileen Collins' face sits around x 170-250, y 70-180 in scikit-image's picture.
+    assert 150 < (x1 + x2) / 2 < 260 and 60 < (y1 + y2) / 2 < 180
+    assert scores[0] > 0.8
+    assert np.all((landmarks[0, :, 0] > x1) & (landmarks[0, :, 0] < x2))
+
+
+def test_centerface_no_face_in_noise():
+    rng = np.random.default_rng(0)
+    boxes, _, _ = make_detector("centerface").detect(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    assert len(boxes) == 0
+
+
+def test_dlib_hog_backend(astronaut):
+    boxes, scores, landmarks = make_detector("dlib-hog").detect(astronaut)
+    assert np.isnan(landmarks).all() and np.all((scores > 0) & (scores <= 1))
+    best = boxes[np.argmax(scores)]  # the face; upsampling also finds a weaker patch on the suit
+    assert 150 < (best[0] + best[2]) / 2 < 260 and 60 < (best[1] + best[3]) / 2 < 180
+
+
+def test_registry_errors():
+    with pytest.raises(ParameterError, match="unknown detector 'yolo'"):
+        make_detector("yolo")
+    with pytest.raises(ParameterError, match="score_threshold"):
+        make_detector("centerface", score_threshold=1.5)
+    assert model_path().endswith("centerface.onnx")

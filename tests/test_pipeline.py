@@ -1,0 +1,109 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from facecluster import PipelineConfig, run_video
+from facecluster.app import process_videos
+from facecluster.demo import DEMO_PEOPLE, DEMO_SHOTS
+from facecluster.errors import ParameterError
+from facecluster.metrics import bcubed
+from facecluster.outputs import write_video_outputs
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_video, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    outcomes = process_videos([demo_video], out, PipelineConfig(workers=1))
+    assert outcomes[0].error is None
+    return outcomes[0]
+
+
+def test_demo_people_found(demo_run):
+    r = demo_run.result
+    assert r.num_people == 2
+    assert len(r.shots) == len(DEMO_SHOTS)
+    # Each shot's tracks, left to right, against who is in that shot.
+    truth, pred = [], []
+    first = {t: r.detections.frames[r.tracks.track_ids == t].min() for t in range(r.tracks.num_tracks)}
+    x = {t: r.detections.boxes[r.tracks.track_ids == t, 0].mean() for t in range(r.tracks.num_tracks)}
+    for t in range(r.tracks.num_tracks):
+        who = DEMO_SHOTS[int(r.shots.shot_of(np.array([first[t]]))[0])][0]
+        same_shot = sorted((u for u in x if r.tracks.track_shots[u] == r.tracks.track_shots[t]), key=x.get)
+        truth.append(DEMO_PEOPLE[who][same_shot.index(t)])
+        pred.append(r.track_person[t])
+    assert bcubed(np.array(truth), np.array(pred))[2] == pytest.approx(1.0)
+
+
+def test_outputs_written(demo_run):
+    folder = demo_run.folder
+    doc = json.loads((folder / "clusters.json").read_text())
+    assert doc["num_people"] == 2 and len(doc["people"]) == 2
+    p0 = doc["people"][0]
+    assert set(p0) >= {"id", "track_ids", "num_faces", "screen_time_s", "first_appearance_s", "last_appearance_s", "chips"}
+    assert doc["people"][0]["screen_time_s"] >= doc["people"][1]["screen_time_s"]
+    assert all((folder / c).is_file() for c in p0["chips"]) and p0["chips"]
+    faces = list(csv.DictReader(open(folder / "faces.csv")))
+    assert list(faces[0]) == ["frame", "time_s", "track_id", "x1", "y1", "x2", "y2", "score", "person"]
+    assert sum(p["num_faces"] for p in doc["people"]) == len(faces)
+    tracks = list(csv.DictReader(open(folder / "tracks.csv")))
+    assert list(tracks[0]) == ["track_id", "shot", "first_frame", "last_frame", "n_faces", "person"]
+    assert len(tracks) == doc["num_tracks"]
+
+
+def test_cache_reused_and_results_identical(demo_run, demo_video, monkeypatch):
+    folder = demo_run.folder
+    before = {n: (folder / n).read_bytes() for n in ("faces.csv", "tracks.csv", "clusters.json")}
+    from facecluster.detect import centerface
+
+    def fail(*a, **k):
+        raise AssertionError("detector ran although its result was cached")
+
+    monkeypatch.setattr(centerface.CenterFaceDetector, "detect", fail)
+    monkeypatch.setattr("facecluster.pipeline.embed_chip_batches", fail)
+    result = run_video(demo_video, folder, PipelineConfig(workers=2))  # workers do not change results
+    write_video_outputs(result, folder)
+    for name, data in before.items():
+        assert (folder / name).read_bytes() == data, name
+
+
+def test_known_number_of_people(demo_run, demo_video):
+    result = run_video(demo_video, demo_run.folder, PipelineConfig(num_people=1))
+    # Two faces share frames, so one person is impossible: the cannot-links keep two.
+    assert result.num_people == 2
+
+
+def test_resume_after_partial_cache(demo_video, tmp_path):
+    folder = tmp_path / "demo"
+    full = run_video(demo_video, folder, PipelineConfig())
+    parts = sorted((folder / "cache").glob("embed-*.npz"))
+    assert parts
+    parts[-1].unlink()  # as if killed while embedding
+    again = run_video(demo_video, folder, PipelineConfig())
+    assert np.array_equal(full.embeddings.vectors, again.embeddings.vectors)
+    assert np.array_equal(full.track_person, again.track_person)
+
+
+def test_config_errors():
+    with pytest.raises(ParameterError, match="num_people must be >= 1"):
+        PipelineConfig(num_people=0)
+    with pytest.raises(ParameterError, match="detect_every"):
+        PipelineConfig(detect_every=0)
+
+
+def test_video_without_faces(tmp_path):
+    from conftest import colour_frames, write_video
+
+    video = write_video(tmp_path / "blank.mp4", colour_frames([(10, 10, 10), (200, 200, 200)], 8))
+    outcomes = process_videos([video], tmp_path / "out")
+    assert outcomes[0].error is None and outcomes[0].result.num_people == 0
+    doc = json.loads((tmp_path / "out" / "blank" / "clusters.json").read_text())
+    assert doc["num_people"] == 0 and doc["people"] == []
+    assert (tmp_path / "out" / "blank" / "faces.csv").read_text().strip() == "frame,time_s,track_id,x1,y1,x2,y2,score,person"
+
+
+def test_sparse_detection(demo_video, tmp_path):
+    result = run_video(demo_video, tmp_path / "sparse", PipelineConfig(detect_every=3))
+    assert result.num_people == 2
+    assert set(np.unique(result.detections.frames % 3)) == {0}

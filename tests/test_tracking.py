@@ -1,0 +1,66 @@
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from facecluster.shots import shots_from_cuts
+from facecluster.tracking import TrackerParams, interpolate_track_boxes, track_faces
+from facecluster.types import Detections
+
+
+def dets(rows):
+    """rows: (frame, x1, y1, x2, y2)"""
+    a = np.asarray(rows, np.float64).reshape(-1, 5)
+    n = len(a)
+    return Detections(
+        frames=a[:, 0].astype(np.int64),
+        boxes=a[:, 1:].astype(np.float32),
+        scores=np.ones(n, np.float32),
+        landmarks=np.full((n, 5, 2), np.nan, np.float32),
+    )
+
+
+def test_two_moving_faces_become_two_tracks():
+    rows = []
+    for f in range(20):
+        rows.append((f, 10 + 2 * f, 10, 50 + 2 * f, 60))
+        rows.append((f, 200 - 2 * f, 10, 240 - 2 * f, 60))
+    d = dets(rows)
+    tr = track_faces(d, shots_from_cuts(np.array([]), 20))
+    assert tr.num_tracks == 2
+    left = tr.track_ids[d.boxes[:, 0] < 100]
+    assert len(set(left[d.frames[d.boxes[:, 0] < 100] < 5].tolist())) == 1
+
+
+def test_tracks_do_not_cross_cuts_and_tolerate_gaps():
+    rows = [(f, 10, 10, 50, 60) for f in range(30) if f not in (8, 9, 10)]
+    d = dets(rows)
+    tr = track_faces(d, shots_from_cuts(np.array([15]), 30), TrackerParams(max_gap=4))
+    assert tr.num_tracks == 2
+    assert tr.track_shots.tolist() == [0, 1]
+    assert set(tr.track_ids[d.frames < 15].tolist()) == {0}
+
+
+def test_short_tracks_dropped():
+    d = dets([(f, 10, 10, 50, 60) for f in range(3)])
+    tr = track_faces(d, shots_from_cuts(np.array([]), 3), TrackerParams(min_detections=5))
+    assert tr.num_tracks == 0 and np.all(tr.track_ids == -1)
+
+
+def test_interpolation():
+    frames, boxes = interpolate_track_boxes(np.array([0, 4]), np.array([[0, 0, 10, 10], [4, 0, 14, 10]], np.float32))
+    assert frames.tolist() == [0, 1, 2, 3, 4]
+    assert boxes[2].tolist() == [2, 0, 12, 10]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 39), st.integers(0, 200), st.integers(0, 100)), min_size=1, max_size=120),
+       st.lists(st.integers(1, 39), max_size=4))
+def test_tracks_respect_shots_and_frames(points, cuts):
+    rows = [(f, x, y, x + 30, y + 30) for f, x, y in points]
+    d = dets(rows)
+    shots = shots_from_cuts(np.array(sorted(set(cuts))), 40)
+    tr = track_faces(d, shots, TrackerParams(min_detections=1))
+    for t in range(tr.num_tracks):
+        members = np.flatnonzero(tr.track_ids == t)
+        assert len(set(shots.shot_of(d.frames[members]).tolist())) == 1  # one shot
+        assert len(set(d.frames[members].tolist())) == len(members)  # one face per frame
