@@ -107,3 +107,16 @@ def test_sparse_detection(demo_video, tmp_path):
     result = run_video(demo_video, tmp_path / "sparse", PipelineConfig(detect_every=3))
     assert result.num_people == 2
     assert set(np.unique(result.detections.frames % 3)) == {0}
+
+
+@pytest.mark.parametrize("method", ["ssiam", "tsiam"])
+def test_learned_features_in_pipeline(demo_video, tmp_path, method):
+    cfg = PipelineConfig(learn=method, learn_variant="tuned", num_people=2, seed=1)
+    a = run_video(demo_video, tmp_path / "a", cfg)
+    assert a.track_features.shape[1] == 512  # the hidden layer, not the 128-d base feature
+    assert a.num_people == 2
+    b = run_video(demo_video, tmp_path / "b", cfg)  # fresh cache, same seed: same result
+    assert np.array_equal(a.track_features, b.track_features)
+    assert any((tmp_path / "a" / "cache").glob("learn-*.npz"))
+    with pytest.raises(ParameterError, match="learn must be"):
+        PipelineConfig(learn="mlp")

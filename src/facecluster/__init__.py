@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult"]
+__all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult", "SSiam", "TSiam"]
 
 
 def __getattr__(name: str):
@@ -16,4 +16,8 @@ def __getattr__(name: str):
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name in ("SSiam", "TSiam"):
+        from . import learn
+
+        return getattr(learn, name)
     raise AttributeError(f"module 'facecluster' has no attribute {name!r}")

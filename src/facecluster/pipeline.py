@@ -55,6 +55,8 @@ class PipelineConfig:
     linkage: str = "average"
     num_people: int | None = None
     distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD
+    learn: str = "none"  # none | ssiam | tsiam
+    learn_variant: str = "paper"  # paper | tuned (see facecluster.learn.VARIANTS)
     seed: int = 0
     workers: int = 1
 
@@ -65,6 +67,12 @@ class PipelineConfig:
             raise ParameterError(f"faces_per_track must be >= 0, 0 = all (here: faces_per_track={self.faces_per_track})")
         if self.num_people is not None and self.num_people < 1:
             raise ParameterError(f"num_people must be >= 1 (here: num_people={self.num_people})")
+        if self.learn not in ("none", "ssiam", "tsiam"):
+            raise ParameterError(f"learn must be none, ssiam or tsiam (here: learn={self.learn!r})")
+        from .learn.variants import VARIANTS
+
+        if self.learn_variant not in VARIANTS:
+            raise ParameterError(f"learn_variant must be one of {', '.join(VARIANTS)} (here: {self.learn_variant!r})")
         if self.workers < 1:
             raise ParameterError(f"workers must be >= 1 (here: workers={self.workers})")
 
@@ -91,8 +99,8 @@ class VideoResult:
     shots: Shots
     detections: Detections
     tracks: Tracks
-    embeddings: Embeddings
-    track_features: np.ndarray  # (T, D) float32, L2-normalised
+    embeddings: Embeddings  # base descriptors of the embedded faces
+    track_features: np.ndarray  # (T, D) float32, L2-normalised, of the features clustered
     track_person: np.ndarray  # (T,) int64, person ids 0..P-1 by screen time
     config: PipelineConfig
     timings: dict[str, float] = field(default_factory=dict)
@@ -201,6 +209,27 @@ class _Stages:
                 self.cache.save("embed", f"{key}-{c:05d}", {"vectors": parts[c]})
         vectors = np.concatenate([parts[c] for c in range(len(chunks))]) if chunks else np.zeros((0, 128), np.float32)
         return key, Embeddings(rows=rows, vectors=vectors)
+
+    def learned(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings) -> Embeddings:
+        """Adapted face features (SSiam/TSiam) of the embedded faces; the base ones for ``none``."""
+        cfg = self.config
+        if cfg.learn == "none" or len(emb.rows) < 2:
+            return emb
+        from .learn.variants import make_learner
+
+        learner = make_learner(cfg.learn, cfg.learn_variant, cfg.seed)
+        key = stage_key("learn", {"method": cfg.learn, **learner.get_params(), "device": "any"}, [upstream])
+        data = self.cache.load("learn", key)
+        if data is None:
+            self.hook("learn", 0, learner.epochs)
+            if cfg.learn == "ssiam":
+                learner.fit(emb.vectors)
+            else:
+                learner.fit(emb.vectors, tracks.track_ids[emb.rows], detections.frames[emb.rows])
+            data = {"vectors": learner.transform(emb.vectors)}
+            self.cache.save("learn", key, data)
+        self.hook("learn", 1, 1)
+        return Embeddings(rows=emb.rows, vectors=data["vectors"])
 
     def clustering(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings):
         cfg = self.config
@@ -328,11 +357,15 @@ def run_video(
     timings["track"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    _, embeddings = stages.embeddings(track_key, detections, tracks)
+    embed_key, embeddings = stages.embeddings(track_key, detections, tracks)
     timings["embed"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    features, track_person = stages.clustering(track_key, detections, tracks, embeddings)
+    features_for_clustering = stages.learned(embed_key, detections, tracks, embeddings)
+    timings["learn"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features, track_person = stages.clustering(track_key, detections, tracks, features_for_clustering)
     timings["cluster"] = time.perf_counter() - t0
 
     info = VideoInfo(**{**asdict(info), "num_frames": len(times)})

@@ -1,0 +1,204 @@
+"""SSiam and TSiam as scikit-learn-style estimators (PyTorch inside).
+
+``fit`` returns ``self``; ``transform(X)`` returns the (n, hidden) float32
+pre-ReLU activations of the trained network's first layer. Defaults are the
+paper's (see ``../shared/DESIGN.md``): hidden 512, output 2, margin 1, SGD
+lr 0.001 momentum 0.9 weight decay 0.0005, batch 128, 15 epochs of ⌈n/128⌉
+batches, a 3000-face mining pool.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import MissingDependencyError, ParameterError
+from .mining import TrackPairs, mine_ssiam_pairs, sample_tsiam_pairs
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("SSiam/TSiam need PyTorch: pip install torch==2.13.0") from None
+    return torch
+
+
+class _SiameseEstimator:
+    def __init__(
+        self,
+        *,
+        hidden: int = 512,
+        out_dim: int = 2,
+        margin: float = 1.0,
+        optimizer: str = "sgd",
+        lr: float = 0.001,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0005,
+        batch_size: int = 128,
+        epochs: int = 15,
+        pool_size: int = 3000,
+        normalize_input: bool = False,
+        random_state: int | None = None,
+        device: str = "auto",
+    ) -> None:
+        self.hidden = hidden
+        self.out_dim = out_dim
+        self.margin = margin
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.pool_size = pool_size
+        self.normalize_input = normalize_input
+        self.random_state = random_state
+        self.device = device
+
+    # scikit-learn's get_params, enough for clone() and repr.
+    def get_params(self, deep: bool = True) -> dict:
+        import inspect
+
+        names: list[str] = []
+        for cls in type(self).__mro__:
+            init = cls.__dict__.get("__init__")
+            if init is not None and cls is not object:
+                params = inspect.signature(init).parameters.values()
+                names += [p.name for p in params if p.kind == p.KEYWORD_ONLY]
+        return {n: getattr(self, n) for n in dict.fromkeys(names)}
+
+    def set_params(self, **params) -> "_SiameseEstimator":
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+
+    def _check(self, X: np.ndarray) -> np.ndarray:
+        for name in ("hidden", "out_dim", "batch_size", "epochs", "pool_size"):
+            if getattr(self, name) < 1:
+                raise ParameterError(f"{name} must be >= 1 (here: {name}={getattr(self, name)})")
+        if self.batch_size < 2:
+            raise ParameterError(f"batch_size must be >= 2 (here: batch_size={self.batch_size})")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ParameterError(f"optimizer must be 'sgd' or 'adam' (here: optimizer={self.optimizer!r})")
+        if self.margin <= 0 or self.lr <= 0:
+            raise ParameterError(f"margin and lr must be > 0 (here: margin={self.margin}, lr={self.lr})")
+        X = np.asarray(X, np.float32)
+        if X.ndim != 2 or len(X) < 2:
+            raise ValueError(f"X must be (n >= 2, d) (here: shape {X.shape})")
+        if not np.isfinite(X).all():
+            raise ValueError("X holds NaN or infinite values")
+        return X
+
+    def _prepare(self, X: np.ndarray) -> np.ndarray:
+        if self.normalize_input:
+            norms = np.linalg.norm(X, axis=1, keepdims=True)
+            X = X / np.where(norms > 0, norms, 1.0)
+        return np.ascontiguousarray(X, np.float32)
+
+    def _device(self):
+        torch = _torch()
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def _train(self, X: np.ndarray, sample_batch) -> None:
+        """Train on prepared X (n, d); ``sample_batch(rng, model, Xt)`` gives (first, second, similar)."""
+        torch = _torch()
+        from .siamese import SiameseMLP, contrastive_loss
+
+        device = self._device()
+        rng = np.random.default_rng(self.random_state)
+        seed = int(rng.integers(0, 2**31 - 1))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = SiameseMLP(X.shape[1], self.hidden, self.out_dim).to(device)
+        if self.optimizer == "sgd":
+            opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+        else:
+            opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        Xt = torch.from_numpy(X).to(device)
+        steps = math.ceil(len(X) / self.batch_size)
+        history = []
+        for _ in range(self.epochs):
+            total = 0.0
+            for _ in range(steps):
+                first, second, similar = sample_batch(rng, model, Xt)
+                a = model(Xt[torch.from_numpy(first).to(device)])
+                b = model(Xt[torch.from_numpy(second).to(device)])
+                loss = contrastive_loss(a, b, torch.from_numpy(similar).to(device), self.margin)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach())
+            history.append(total / steps)
+        self.model_ = model.cpu().eval()
+        self.loss_history_ = np.asarray(history)
+        self.n_features_in_ = X.shape[1]
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """(n, d) base features → (n, hidden) float32 adapted features (pre-ReLU hidden layer)."""
+        torch = _torch()
+        if not hasattr(self, "model_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        X = self._prepare(np.asarray(X, np.float32))
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X must have {self.n_features_in_} columns (here: shape {X.shape})")
+        with torch.no_grad():
+            return self.model_.hidden(torch.from_numpy(X)).numpy().astype(np.float32)
+
+
+class SSiam(_SiameseEstimator):
+    """Self-supervised Siamese network: pairs mined from nearest and farthest neighbours.
+
+    mining: ``base`` mines on the input features (the paper); ``current`` mines on
+    the network's current hidden features.
+    """
+
+    def __init__(self, *, mining: str = "base", **params) -> None:
+        super().__init__(**params)
+        self.mining = mining
+
+    def fit(self, X: np.ndarray, y=None) -> "SSiam":
+        X = self._prepare(self._check(X))
+        if self.mining not in ("base", "current"):
+            raise ParameterError(f"mining must be 'base' or 'current' (here: mining={self.mining!r})")
+        torch = _torch()
+
+        def batch(rng, model, Xt):
+            if self.mining == "base":
+                return mine_ssiam_pairs(X, rng, batch_size=self.batch_size, pool_size=self.pool_size)
+            with torch.no_grad():
+                current = model.hidden(Xt).cpu().numpy()
+            return mine_ssiam_pairs(current, rng, batch_size=self.batch_size, pool_size=self.pool_size)
+
+        self._train(X, batch)
+        return self
+
+    def fit_transform(self, X: np.ndarray, y=None) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+
+class TSiam(_SiameseEstimator):
+    """Track-supervised Siamese network: positives are two faces of one track,
+    negatives faces of two tracks that share a frame (fallback where none do:
+    SSiam's hardest negatives)."""
+
+    def fit(self, X: np.ndarray, track_ids: np.ndarray, frames: np.ndarray) -> "TSiam":
+        X = self._prepare(self._check(X))
+        if len(track_ids) != len(X) or len(frames) != len(X):
+            raise ValueError(f"track_ids and frames need one entry per row of X ({len(X)}) (here: {len(track_ids)}, {len(frames)})")
+        pairs = TrackPairs(track_ids, frames)
+        self.has_track_negatives_ = pairs.has_negatives
+
+        def batch(rng, model, Xt):
+            return sample_tsiam_pairs(pairs, X, rng, batch_size=self.batch_size, pool_size=self.pool_size)
+
+        self._train(X, batch)
+        return self
+
+    def fit_transform(self, X: np.ndarray, track_ids: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        return self.fit(X, track_ids, frames).transform(X)

@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+import torch
+
+from facecluster.errors import ParameterError
+from facecluster.learn import SSiam, TSiam, contrastive_loss, mine_ssiam_pairs, sample_tsiam_pairs
+from facecluster.learn.mining import TrackPairs
+
+
+def reference_loss(a, b, y, margin):
+    total = 0.0
+    for i in range(len(a)):
+        d = float(np.sqrt(((a[i] - b[i]) ** 2).sum()))
+        total += d * d if y[i] == 1 else max(margin - d, 0.0) ** 2
+    return total
+
+
+def test_contrastive_loss_matches_reference():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(50, 4)) * 0.5, rng.normal(size=(50, 4)) * 0.5
+    y = rng.integers(0, 2, 50)
+    for margin in (0.5, 1.0, 3.0):
+        got = contrastive_loss(torch.tensor(a), torch.tensor(b), torch.tensor(y), margin).item()
+        assert got == pytest.approx(reference_loss(a, b, y, margin), rel=1e-6)
+
+
+def brute_force_ssiam(X, pool, batch):
+    """The specification, written out with loops."""
+    n = len(pool)
+    near, near_d, far, far_d = [], [], [], []
+    for i in range(n):
+        d = [float(((X[pool[i]] - X[pool[j]]) ** 2).sum()) if j != i else None for j in range(n)]
+        others = [j for j in range(n) if j != i]
+        jn = min(others, key=lambda j: (d[j], j))
+        jf = max(others, key=lambda j: (d[j], -j))
+        near.append(jn), near_d.append(d[jn]), far.append(jf), far_d.append(d[jf])
+    pos = sorted(range(n), key=lambda i: (-near_d[i], i))[: batch // 2]
+    neg = sorted(range(n), key=lambda i: (far_d[i], i))[: batch - batch // 2]
+    return [(pool[i], pool[near[i]], 1) for i in pos] + [(pool[i], pool[far[i]], 0) for i in neg]
+
+
+@pytest.mark.parametrize("n, pool_size", [(200, 60), (30, 60)])
+def test_ssiam_miner_matches_brute_force(n, pool_size):
+    X = np.random.default_rng(1).normal(size=(n, 6)).astype(np.float32)
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    first, second, similar = mine_ssiam_pairs(X, rng_a, batch_size=16, pool_size=pool_size)
+    pool = rng_b.permutation(n) if n <= pool_size else rng_b.integers(0, n, size=pool_size)
+    expected = brute_force_ssiam(X, pool, 16)
+    assert list(zip(first.tolist(), second.tolist(), similar.tolist())) == expected
+
+
+def test_tsiam_pairs_follow_tracks():
+    # tracks 0 and 1 share frames 0-4; track 2 is alone in frames 10-14.
+    track_ids = np.array([0] * 5 + [1] * 5 + [2] * 5)
+    frames = np.array(list(range(5)) + list(range(5)) + list(range(10, 15)))
+    pairs = TrackPairs(track_ids, frames)
+    assert pairs.cooccurring.tolist() == [[0, 1]]
+    X = np.random.default_rng(0).normal(size=(15, 4))
+    first, second, similar = sample_tsiam_pairs(pairs, X, np.random.default_rng(0), batch_size=40)
+    pos, neg = similar == 1, similar == 0
+    assert np.all(track_ids[first[pos]] == track_ids[second[pos]]) and np.all(first[pos] != second[pos])
+    assert {frozenset((a, b)) for a, b in zip(track_ids[first[neg]], track_ids[second[neg]])} == {frozenset((0, 1))}
+
+
+def test_tsiam_fallback_and_errors():
+    track_ids = np.array([0] * 4 + [1] * 4)
+    frames = np.arange(8)  # never on screen together
+    pairs = TrackPairs(track_ids, frames)
+    assert not pairs.has_negatives
+    X = np.random.default_rng(0).normal(size=(8, 4))
+    first, second, similar = sample_tsiam_pairs(pairs, X, np.random.default_rng(0), batch_size=8)
+    assert (similar == 0).sum() == 4  # negatives mined as SSiam's
+    with pytest.raises(ValueError, match="at least 2 faces"):
+        TrackPairs(np.arange(3), np.arange(3))
+
+
+def test_one_epoch_deterministic_and_transform_is_hidden_layer():
+    X = np.random.default_rng(2).normal(size=(300, 16)).astype(np.float32)
+    a = SSiam(epochs=1, random_state=3, pool_size=100).fit(X)
+    b = SSiam(epochs=1, random_state=3, pool_size=100).fit(X)
+    out = a.transform(X)
+    assert out.shape == (300, 512) and out.dtype == np.float32
+    assert np.array_equal(out, b.transform(X))
+    w, bias = a.model_.fc1.weight.detach().numpy(), a.model_.fc1.bias.detach().numpy()
+    assert np.allclose(out, X @ w.T + bias, atol=1e-5)  # pre-ReLU: negative values remain
+    assert (out < 0).any()
+    c = SSiam(epochs=1, random_state=4, pool_size=100).fit(X)
+    assert not np.array_equal(out, c.transform(X))
+
+
+def test_tsiam_separates_identities():
+    """Two identities, tracks that co-occur: TSiam's feature keeps them apart."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 8))
+    X, tids, frames = [], [], []
+    for t in range(6):
+        who = t % 2
+        for f in range(10):
+            X.append(centres[who] + 0.6 * rng.normal(size=8))
+            tids.append(t)
+            frames.append((t // 2) * 20 + f)  # tracks 2k and 2k+1 share frames
+    X = np.asarray(X, np.float32)
+    model = TSiam(out_dim=16, optimizer="adam", epochs=30, random_state=0, normalize_input=True)
+    F = model.fit_transform(X, np.array(tids), np.array(frames))
+    from facecluster.cluster import ConstrainedAgglomerative, l2_normalize
+    from facecluster.metrics import bcubed
+
+    labels = ConstrainedAgglomerative(n_clusters=2, linkage="ward").fit_predict(l2_normalize(F))
+    truth = np.array(tids) % 2
+    assert bcubed(truth, labels)[2] >= 0.95
+
+
+def test_parameter_checks():
+    X = np.zeros((10, 4), np.float32)
+    with pytest.raises(ParameterError, match="optimizer"):
+        SSiam(optimizer="rmsprop").fit(X)
+    with pytest.raises(ValueError, match="not fitted"):
+        SSiam().transform(X)
+    with pytest.raises(ValueError, match="one entry per row"):
+        TSiam().fit(X, np.zeros(3), np.zeros(3))
+    assert "epochs=15" in repr(SSiam()) and SSiam().get_params()["mining"] == "base"
