@@ -22,7 +22,7 @@ from facecluster.metrics import all_scores
 from facecluster.outputs import write_video_outputs
 from facecluster.pipeline import PipelineConfig, run_video
 
-THRESHOLDS = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
+THRESHOLDS = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8]
 CLIPS = ["short_hamilton_clip", "sweden"]
 
 
@@ -30,12 +30,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("FACECLUSTER_DATA", "../shared/data"))
     ap.add_argument("--out", default="/tmp/facecluster-calibrate")
+    ap.add_argument("--learn", default="none", help="none | ssiam | tsiam | both (clips only)")
+    ap.add_argument("--variant", default="tuned")
     args = ap.parse_args()
     data = Path(args.data)
     lines = ["| dataset | threshold | WCP | NMI | B-cubed F | people est. | people true |", "|---|---|---|---|---|---|---|"]
     for clip in CLIPS:
         for th in THRESHOLDS:
-            cfg = PipelineConfig(distance_threshold=th, workers=os.cpu_count() or 1)
+            cfg = PipelineConfig(distance_threshold=th, workers=os.cpu_count() or 1, learn=args.learn, learn_variant=args.variant)
             folder = Path(args.out) / clip
             result = run_video(data / "video" / f"{clip}.mp4", folder, cfg)
             write_video_outputs(result, folder, chips=False)
@@ -44,14 +46,16 @@ def main() -> None:
             print(lines[-1], flush=True)
     jp = np.load(data / "embeddings" / "jurassic_park_dlib128.npz")
     X, y = l2_normalize(jp["encodings"]), jp["names"]
-    for th in THRESHOLDS:
+    for th in THRESHOLDS if args.learn == "none" else []:
         labels = ConstrainedAgglomerative(distance_threshold=th, linkage="average").fit_predict(X)
         s = all_scores(y, labels)
         lines.append(f"| jurassic_park_dlib128 | {th} | {s['wcp']:.3f} | {s['nmi']:.3f} | {s['bcubed_f']:.3f} | {s['num_people_pred']} | {s['num_people_true']} |")
         print(lines[-1], flush=True)
-    out = Path(__file__).parent / "results" / "calibrate_threshold.md"
+    suffix = "" if args.learn == "none" else f"_{args.learn}_{args.variant}"
+    out = Path(__file__).parent / "results" / f"calibrate_threshold{suffix}.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text("# Average-linkage stop distance, dlib features\n\n" + "\n".join(lines) + "\n")
+    what = "dlib features" if args.learn == "none" else f"{args.learn} ({args.variant}) features"
+    out.write_text(f"# Average-linkage stop distance, {what}\n\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -119,3 +119,19 @@ def test_parameter_checks():
     with pytest.raises(ValueError, match="one entry per row"):
         TSiam().fit(X, np.zeros(3), np.zeros(3))
     assert "epochs=15" in repr(SSiam()) and SSiam().get_params()["mining"] == "base"
+
+
+def test_combined_mode_mixes_track_and_mined_pairs():
+    track_ids = np.array([0] * 6 + [1] * 6)
+    frames = np.array(list(range(6)) * 2)
+    pairs = TrackPairs(track_ids, frames)
+    X = np.random.default_rng(0).normal(size=(12, 4)).astype(np.float32)
+    first, second, similar = sample_tsiam_pairs(pairs, X, np.random.default_rng(0), batch_size=32, mined_fraction=0.5)
+    assert len(first) == 32
+    track_part = slice(0, 16)
+    assert similar[track_part].sum() == 8  # 8 same-track positives, 8 co-occurring negatives
+    assert similar[16:].sum() == 8  # SSiam's mined half: 8 nearest-neighbour positives
+    model = TSiam(mined_fraction=0.5, epochs=1, random_state=0).fit(X, track_ids, frames)
+    assert model.transform(X).shape == (12, 512)
+    with pytest.raises(ParameterError, match="mined_fraction"):
+        TSiam(mined_fraction=2.0).fit(X, track_ids, frames)

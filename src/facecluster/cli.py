@@ -37,8 +37,8 @@ def main() -> None:
 @click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True, help="Detect faces on every k-th frame.")
 @click.option("--faces-per-track", type=click.IntRange(min=0), default=16, show_default=True, help="Faces embedded per track (0 = all).")
 @click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None, help="Stop merging above this distance (when K is unknown).")
-@click.option("--learn", type=click.Choice(["none", "ssiam", "tsiam"]), default="none", show_default=True,
-              help="Adapt the face features to this video (SSiam: self-mined pairs; TSiam: pairs from tracks).")
+@click.option("--learn", type=click.Choice(["none", "ssiam", "tsiam", "both"]), default="none", show_default=True,
+              help="Adapt the face features to this video (SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each).")
 @click.option("--learn-variant", type=click.Choice(["paper", "tuned"]), default="paper", show_default=True,
               help="paper: the authors' settings; tuned: 64-d output, Adam, 60 epochs, L2-normalised input.")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")

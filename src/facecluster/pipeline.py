@@ -55,7 +55,7 @@ class PipelineConfig:
     linkage: str = "average"
     num_people: int | None = None
     distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD
-    learn: str = "none"  # none | ssiam | tsiam
+    learn: str = "none"  # none | ssiam | tsiam | both
     learn_variant: str = "paper"  # paper | tuned (see facecluster.learn.VARIANTS)
     seed: int = 0
     workers: int = 1
@@ -67,9 +67,10 @@ class PipelineConfig:
             raise ParameterError(f"faces_per_track must be >= 0, 0 = all (here: faces_per_track={self.faces_per_track})")
         if self.num_people is not None and self.num_people < 1:
             raise ParameterError(f"num_people must be >= 1 (here: num_people={self.num_people})")
-        if self.learn not in ("none", "ssiam", "tsiam"):
-            raise ParameterError(f"learn must be none, ssiam or tsiam (here: learn={self.learn!r})")
-        from .learn.variants import VARIANTS
+        from .learn.variants import METHODS, VARIANTS
+
+        if self.learn != "none" and self.learn not in METHODS:
+            raise ParameterError(f"learn must be none, {', '.join(METHODS)} (here: learn={self.learn!r})")
 
         if self.learn_variant not in VARIANTS:
             raise ParameterError(f"learn_variant must be one of {', '.join(VARIANTS)} (here: {self.learn_variant!r})")

@@ -170,9 +170,9 @@ class SSiam(_SiameseEstimator):
 
         def batch(rng, model, Xt):
             if self.mining == "base":
-                return mine_ssiam_pairs(X, rng, batch_size=self.batch_size, pool_size=self.pool_size)
+                return mine_ssiam_pairs(Xt, rng, batch_size=self.batch_size, pool_size=self.pool_size)
             with torch.no_grad():
-                current = model.hidden(Xt).cpu().numpy()
+                current = model.hidden(Xt)
             return mine_ssiam_pairs(current, rng, batch_size=self.batch_size, pool_size=self.pool_size)
 
         self._train(X, batch)
@@ -185,17 +185,29 @@ class SSiam(_SiameseEstimator):
 class TSiam(_SiameseEstimator):
     """Track-supervised Siamese network: positives are two faces of one track,
     negatives faces of two tracks that share a frame (fallback where none do:
-    SSiam's hardest negatives)."""
+    SSiam's hardest negatives).
+
+    mined_fraction: share of each batch mined as SSiam does (0 = the paper's TSiam;
+    0.5 = combined SSiam + TSiam pairs).
+    """
+
+    def __init__(self, *, mined_fraction: float = 0.0, **params) -> None:
+        super().__init__(**params)
+        self.mined_fraction = mined_fraction
 
     def fit(self, X: np.ndarray, track_ids: np.ndarray, frames: np.ndarray) -> "TSiam":
         X = self._prepare(self._check(X))
         if len(track_ids) != len(X) or len(frames) != len(X):
             raise ValueError(f"track_ids and frames need one entry per row of X ({len(X)}) (here: {len(track_ids)}, {len(frames)})")
+        if not 0.0 <= self.mined_fraction <= 1.0:
+            raise ParameterError(f"mined_fraction must be in [0, 1] (here: mined_fraction={self.mined_fraction})")
         pairs = TrackPairs(track_ids, frames)
         self.has_track_negatives_ = pairs.has_negatives
 
         def batch(rng, model, Xt):
-            return sample_tsiam_pairs(pairs, X, rng, batch_size=self.batch_size, pool_size=self.pool_size)
+            return sample_tsiam_pairs(
+                pairs, Xt, rng, batch_size=self.batch_size, pool_size=self.pool_size, mined_fraction=self.mined_fraction
+            )
 
         self._train(X, batch)
         return self

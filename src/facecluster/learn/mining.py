@@ -8,19 +8,27 @@ from __future__ import annotations
 import numpy as np
 
 
-def pairwise_sq_distances(X: np.ndarray) -> np.ndarray:
+def _as_tensor(X):
+    import torch
+
+    return X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X, np.float32))
+
+
+def pairwise_sq_distances(X) -> "torch.Tensor":
     """(n, n) float32 squared Euclidean distances of the rows of X (n, d), clipped at 0."""
-    X = np.asarray(X, np.float32)
-    sq = (X**2).sum(axis=1)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * (X @ X.T)
-    return np.maximum(d2, 0.0)
+    import torch
+
+    X = _as_tensor(X).float()
+    sq = (X * X).sum(dim=1)
+    return torch.addmm(sq[:, None] + sq[None, :], X, X.T, alpha=-2.0).clamp_(min=0.0)
 
 
 def mine_ssiam_pairs(
-    X: np.ndarray, rng: np.random.Generator, *, batch_size: int = 128, pool_size: int = 3000
+    X, rng: np.random.Generator, *, batch_size: int = 128, pool_size: int = 3000
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One SSiam batch from a fresh random pool.
 
+    X: (n, d) features, numpy or a torch tensor (on any device).
     1. draw ``pool_size`` rows at random, with replacement (where there are no
        more rows than ``pool_size``, the pool is every row once, in random order,
        since repeated draws would make every face its own nearest neighbour);
@@ -29,8 +37,11 @@ def mine_ssiam_pairs(
        farthest (hardest positives);
     3. negatives: each face with its farthest face; keep the batch_size/2 faces
        whose farthest face is closest (hardest negatives).
-    Ties are broken by position in the pool (stable sort).
+    Ties go to the lower position in the pool.
     """
+    import torch
+
+    X = _as_tensor(X)
     n = len(X)
     if n < 2:
         raise ValueError(f"SSiam needs at least 2 faces (here: {n})")
@@ -38,17 +49,17 @@ def mine_ssiam_pairs(
         pool = rng.permutation(n)
     else:
         pool = rng.integers(0, n, size=pool_size)
-    pool_size = len(pool)
-    d2 = pairwise_sq_distances(X[pool])
-    np.fill_diagonal(d2, np.inf)
-    nearest = np.argmin(d2, axis=1)
-    nearest_d = d2[np.arange(pool_size), nearest]
-    np.fill_diagonal(d2, -np.inf)
-    farthest = np.argmax(d2, axis=1)
-    farthest_d = d2[np.arange(pool_size), farthest]
+    pool_t = torch.from_numpy(pool).to(X.device)
+    d2 = pairwise_sq_distances(X[pool_t])
+    d2.fill_diagonal_(float("inf"))
+    nearest_d, nearest = d2.min(dim=1)
+    d2.fill_diagonal_(float("-inf"))
+    farthest_d, farthest = d2.max(dim=1)
     half = batch_size // 2
-    hard_pos = np.argsort(-nearest_d, kind="stable")[:half]
-    hard_neg = np.argsort(farthest_d, kind="stable")[: batch_size - half]
+    hard_pos = torch.argsort(-nearest_d, stable=True)[:half]
+    hard_neg = torch.argsort(farthest_d, stable=True)[: batch_size - half]
+    hard_pos, hard_neg = hard_pos.cpu().numpy(), hard_neg.cpu().numpy()
+    nearest, farthest = nearest.cpu().numpy(), farthest.cpu().numpy()
     first = np.concatenate([pool[hard_pos], pool[hard_neg]])
     second = np.concatenate([pool[nearest[hard_pos]], pool[farthest[hard_neg]]])
     similar = np.concatenate([np.ones(len(hard_pos), np.int64), np.zeros(len(hard_neg), np.int64)])
@@ -106,21 +117,35 @@ class TrackPairs:
 
 
 def sample_tsiam_pairs(
-    pairs: TrackPairs, X: np.ndarray, rng: np.random.Generator, *, batch_size: int = 128, pool_size: int = 3000
+    pairs: TrackPairs,
+    X,
+    rng: np.random.Generator,
+    *,
+    batch_size: int = 128,
+    pool_size: int = 3000,
+    mined_fraction: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One TSiam batch: half same-track positives, half co-occurring-track negatives.
+    """One TSiam batch: same-track positives and co-occurring-track negatives, half each.
 
-    Fallback (documented): where no two tracks share a frame, the negatives are
-    SSiam's hardest negatives mined from a random pool of ``X``.
+    mined_fraction: share of the batch mined as SSiam does instead (0 = pure TSiam;
+    0.5 = the combined mode). Fallback (documented): where no two tracks share a
+    frame, the negatives are SSiam's hardest negatives mined from a random pool of X.
     """
-    half = batch_size // 2
-    pa, pb = pairs.positives(rng, half)
-    if pairs.has_negatives:
-        na, nb = pairs.negatives(rng, batch_size - half)
-    else:
-        fa, fb, fs = mine_ssiam_pairs(X, rng, batch_size=2 * (batch_size - half), pool_size=pool_size)
-        na, nb = fa[fs == 0], fb[fs == 0]
-    first = np.concatenate([pa, na])
-    second = np.concatenate([pb, nb])
-    similar = np.concatenate([np.ones(len(pa), np.int64), np.zeros(len(na), np.int64)])
-    return first, second, similar
+    n_mined = int(round(batch_size * mined_fraction))
+    n_tracks = batch_size - n_mined
+    half = n_tracks // 2
+    parts = []
+    if half:
+        pa, pb = pairs.positives(rng, half)
+        parts.append((pa, pb, np.ones(half, np.int64)))
+    n_neg = n_tracks - half
+    if n_neg:
+        if pairs.has_negatives:
+            na, nb = pairs.negatives(rng, n_neg)
+        else:
+            fa, fb, fs = mine_ssiam_pairs(X, rng, batch_size=2 * n_neg, pool_size=pool_size)
+            na, nb = fa[fs == 0], fb[fs == 0]
+        parts.append((na, nb, np.zeros(len(na), np.int64)))
+    if n_mined:
+        parts.append(mine_ssiam_pairs(X, rng, batch_size=n_mined, pool_size=pool_size))
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]

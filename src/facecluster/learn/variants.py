@@ -12,9 +12,18 @@ VARIANTS: dict[str, dict] = {
 }
 
 
+METHODS = ("ssiam", "tsiam", "both")
+
+
 def make_learner(method: str, variant: str, seed: int):
-    """An unfitted SSiam or TSiam with a variant's settings."""
+    """An unfitted learner: ``ssiam``, ``tsiam``, or ``both`` (TSiam with half of each
+    batch mined as SSiam does), with a variant's settings."""
     from .estimators import SSiam, TSiam
 
-    cls = {"ssiam": SSiam, "tsiam": TSiam}[method]
-    return cls(random_state=seed, **VARIANTS[variant])
+    if method == "ssiam":
+        return SSiam(random_state=seed, **VARIANTS[variant])
+    if method == "tsiam":
+        return TSiam(random_state=seed, **VARIANTS[variant])
+    if method == "both":
+        return TSiam(random_state=seed, mined_fraction=0.5, **VARIANTS[variant])
+    raise ValueError(f"method must be one of {', '.join(METHODS)} (here: {method!r})")
