@@ -12,73 +12,16 @@ Writes benchmarks/results/learn.md.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from datasets import clip_faces, embedding_sets, photo_faces
 from facecluster.cluster import ConstrainedAgglomerative, l2_normalize
-from facecluster.detect.base import box_iou
 from facecluster.learn.variants import make_learner
 from facecluster.metrics import all_scores
-from facecluster.pipeline import PipelineConfig, run_video
-
-
-def clip_faces(data: Path, clip: str, work: Path):
-    """Embedded faces of a clip with the ground-truth label of the box each matches."""
-    r = run_video(data / "video" / f"{clip}.mp4", work / clip, PipelineConfig(workers=os.cpu_count() or 1))
-    gt: dict[int, list] = {}
-    for row in csv.DictReader(open(data / "video" / "gt" / clip / "faces.csv")):
-        gt.setdefault(int(row["frame"]), []).append(row)
-    keep, labels = [], []
-    for k, row in enumerate(r.embeddings.rows):
-        f = int(r.detections.frames[row])
-        cands = gt.get(f, [])
-        if not cands:
-            continue
-        iou = box_iou(r.detections.boxes[row][None], np.array([[float(c[x]) for x in ("x1", "y1", "x2", "y2")] for c in cands]))[0]
-        if iou.max() >= 0.5:
-            keep.append(k)
-            labels.append(cands[int(iou.argmax())]["label"])
-    keep = np.array(keep)
-    rows = r.embeddings.rows[keep]
-    return r.embeddings.vectors[keep], np.array(labels), r.tracks.track_ids[rows], r.detections.frames[rows]
-
-
-def photo_faces(folder: Path, cache: Path):
-    """dlib descriptors of one face per photo (the largest CenterFace detection, the
-    photo padded by half its size so that tight crops still show a whole face);
-    labels are the folder names. Cached in ``cache``."""
-    import cv2
-
-    from facecluster.detect import make_detector
-    from facecluster.embed import FaceAligner, default_workers, embed_chip_batches
-
-    if cache.is_file():
-        data = np.load(cache)
-        return data["X"], data["y"]
-    detector, aligner = make_detector("centerface"), FaceAligner()
-    chips, labels = [], []
-    for path in sorted(folder.glob("*/*")):
-        img = cv2.imread(str(path))
-        if img is None:
-            continue
-        rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        pad = max(rgb.shape[:2]) // 2
-        rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-        boxes, _, _ = detector.detect(rgb)
-        if len(boxes):
-            areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-            chips.append(aligner.chips(rgb, boxes[[int(np.argmax(areas))]])[0])
-            labels.append(path.parent.name)
-    batches = [np.stack(chips[i : i + 16]) for i in range(0, len(chips), 16)]
-    X = np.concatenate(list(embed_chip_batches(batches, workers=default_workers())))
-    y = np.array(labels)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, X=X, y=y)
-    return X, y
 
 
 def score(F, y):
@@ -93,11 +36,7 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/facecluster-bench-learn")
     args = ap.parse_args()
     data = Path(args.data)
-    sets = {}
-    jp = np.load(data / "embeddings" / "jurassic_park_dlib128.npz")
-    sets["jurassic_park_dlib128"] = (jp["encodings"], jp["names"], None, None)
-    fc = np.load(data / "embeddings" / "five_celebrity_facenet128.npz")
-    sets["five_celebrity_facenet128"] = (np.concatenate([fc["arr_0"], fc["arr_2"]]), np.concatenate([fc["arr_1"], fc["arr_3"]]), None, None)
+    sets = {name: (X, y, None, None) for name, (X, y) in embedding_sets(data).items()}
     X, y = photo_faces(data / "faces" / "celebs11", Path(args.work) / "celebs11_dlib.npz")
     sets["celebs11 (photos, dlib)"] = (X, y, None, None)
     for clip in ("short_hamilton_clip", "sweden"):

@@ -36,13 +36,16 @@ def main() -> None:
 @click.option("--detector", type=click.Choice(["centerface", "dlib-hog"]), default="centerface", show_default=True)
 @click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True, help="Detect faces on every k-th frame.")
 @click.option("--faces-per-track", type=click.IntRange(min=0), default=16, show_default=True, help="Faces embedded per track (0 = all).")
-@click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None, help="Stop merging above this distance (when K is unknown).")
+@click.option("--cluster", "cluster", type=click.Choice(["average", "complete", "single", "ward", "finch"]), default="average",
+              show_default=True, help="Clustering method (all keep faces seen together apart).")
+@click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None,
+              help="Stop merging above this distance when K is unknown (FINCH: the hierarchy level); default: the method's calibrated value.")
 @click.option("--learn", type=click.Choice(["none", "ssiam", "tsiam", "both"]), default="none", show_default=True,
               help="Adapt the face features to this video (SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each).")
 @click.option("--learn-variant", type=click.Choice(["paper", "tuned"]), default="paper", show_default=True,
               help="paper: the authors' settings; tuned: 64-d output, Adam, 60 epochs, L2-normalised input.")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
-def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, distance_threshold, learn, learn_variant, force) -> None:
+def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
     from .app import process_videos
     from .progress import TqdmProgress
@@ -54,6 +57,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
         detector=detector,
         detect_every=detect_every,
         faces_per_track=faces_per_track,
+        cluster=cluster,
         distance_threshold=distance_threshold,
         learn=learn,
         learn_variant=learn_variant,

@@ -17,7 +17,9 @@ import numpy as np
 
 from . import shots as shot_mod
 from .cache import StageCache, fingerprint_file, stage_key
-from .cluster import ConstrainedAgglomerative, l2_normalize, overlapping_pairs
+from .cluster import l2_normalize, overlapping_pairs
+from .cluster_methods import METHODS as CLUSTER_METHODS
+from .cluster_methods import make_clusterer
 from .decode import iter_frames, probe
 from .detect import make_detector
 from .embed import FaceAligner, embed_chip_batches
@@ -30,10 +32,6 @@ ProgressHook = Callable[[str, int, "int | None"], None]
 DETECT_CHUNK_FRAMES = 500
 EMBED_CHUNK_FACES = 256
 EMBED_BATCH = 16
-# Average-linkage stop distance between L2-normalised mean dlib descriptors of
-# two groups of tracks. Calibrated on the two labelled clips and the Jurassic Park
-# embeddings in ../shared/data (see README, "Calibration").
-DEFAULT_DISTANCE_THRESHOLD = 0.4
 
 
 def _no_progress(stage: str, completed: int, total: int | None) -> None:
@@ -52,9 +50,9 @@ class PipelineConfig:
     max_gap: int = 4
     min_track_faces: int = 5
     faces_per_track: int = 16
-    linkage: str = "average"
+    cluster: str = "average"  # see facecluster.cluster_methods
     num_people: int | None = None
-    distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD
+    distance_threshold: float | None = None  # None: the method's calibrated default
     learn: str = "none"  # none | ssiam | tsiam | both
     learn_variant: str = "paper"  # paper | tuned (see facecluster.learn.VARIANTS)
     seed: int = 0
@@ -74,6 +72,8 @@ class PipelineConfig:
 
         if self.learn_variant not in VARIANTS:
             raise ParameterError(f"learn_variant must be one of {', '.join(VARIANTS)} (here: {self.learn_variant!r})")
+        if self.cluster not in CLUSTER_METHODS:
+            raise ParameterError(f"cluster must be one of {', '.join(CLUSTER_METHODS)} (here: cluster={self.cluster!r})")
         if self.workers < 1:
             raise ParameterError(f"workers must be >= 1 (here: workers={self.workers})")
 
@@ -240,10 +240,11 @@ class _Stages:
         T = tracks.num_tracks
         if T == 0:
             return np.zeros((0, features.shape[1]), np.float32), np.zeros(0, np.int64)
-        if cfg.num_people is not None:
-            model = ConstrainedAgglomerative(n_clusters=min(cfg.num_people, T), linkage=cfg.linkage)
-        else:
-            model = ConstrainedAgglomerative(distance_threshold=cfg.distance_threshold, linkage=cfg.linkage)
+        model = make_clusterer(
+            cfg.cluster,
+            n_clusters=None if cfg.num_people is None else min(cfg.num_people, T),
+            threshold=cfg.distance_threshold,
+        )
         labels = model.fit_predict(features, cannot)
         return features, order_by_screen_time(labels, first, last)
 

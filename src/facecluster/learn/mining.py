@@ -87,12 +87,19 @@ class TrackPairs:
         first = np.array([frames[m].min() for m in self.members])
         last = np.array([frames[m].max() for m in self.members])
         # Two tracks share a frame when they hold faces of one frame (no track holds two).
-        frame_sets = [set(frames[m].tolist()) for m in self.members]
+        # Only tracks whose spans overlap are compared, found by a sweep in start order.
+        order = np.argsort(first, kind="stable")
+        frame_sets: dict[int, set[int]] = {}
         pairs = []
-        for i in range(len(tracks)):
-            for j in range(i + 1, len(tracks)):
-                if first[i] <= last[j] and first[j] <= last[i] and frame_sets[i] & frame_sets[j]:
-                    pairs.append((i, j))
+        for pos, i in enumerate(order):
+            for j in order[pos + 1 :]:
+                if first[j] > last[i]:
+                    break
+                a = frame_sets.setdefault(int(i), set(frames[self.members[i]].tolist()))
+                b = frame_sets.setdefault(int(j), set(frames[self.members[j]].tolist()))
+                if a & b:
+                    pairs.append((min(i, j), max(i, j)))
+        pairs.sort()
         self.cooccurring = np.asarray(pairs, np.int64).reshape(-1, 2)
         self.has_negatives = len(self.cooccurring) > 0
 

@@ -1,0 +1,32 @@
+"""The clustering methods the pipeline offers, by name, with their stopping rules.
+
+Every method here honours cannot-links. With ``n_clusters`` given, each stops at
+that number (or earlier, where only cannot-linked merges remain); without it:
+
+- ``average``, ``complete``, ``single``, ``ward``: stop at a distance threshold on
+  L2-normalised features (``DEFAULTS``; calibrated with benchmarks/calibrate_threshold.py
+  and benchmarks/bench_cluster.py on the labelled data in ../shared/data);
+- ``finch``: the partition at hierarchy level ``DEFAULTS['finch']`` (0 = finest).
+"""
+from __future__ import annotations
+
+from .cluster import ConstrainedAgglomerative
+from .errors import ParameterError
+from .finch import FINCH
+
+METHODS = ("average", "complete", "single", "ward", "finch")
+CONSTRAINED_METHODS = ("average", "complete", "ward", "finch")  # the ones benchmarked
+DEFAULTS: dict[str, float] = {"average": 0.4, "complete": 0.6, "single": 0.3, "ward": 0.8, "finch": 1}
+
+
+def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: float | None = None):
+    """An unfitted clusterer with ``fit_predict(X, cannot_link)``."""
+    if method in ("average", "complete", "single", "ward"):
+        if n_clusters is not None:
+            return ConstrainedAgglomerative(n_clusters=n_clusters, linkage=method)
+        return ConstrainedAgglomerative(distance_threshold=DEFAULTS[method] if threshold is None else threshold, linkage=method)
+    if method == "finch":
+        if n_clusters is not None:
+            return FINCH(n_clusters=n_clusters)
+        return FINCH(level=int(DEFAULTS["finch"] if threshold is None else threshold))
+    raise ParameterError(f"unknown clustering method {method!r} (choose from: average, complete, single, ward, finch)")
