@@ -73,3 +73,23 @@ def test_helpers():
     assert np.allclose(X[0], [0.6, 0.8]) and np.all(X[1] == 0)
     pairs = overlapping_pairs(np.array([0, 5, 10]), np.array([5, 9, 12]))
     assert pairs.tolist() == [[0, 1]]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from facecluster.cluster_methods import METHODS, make_clusterer  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 25), st.integers(0, 10**6), st.sampled_from(METHODS), st.integers(1, 6))
+def test_cannot_links_hold_and_labels_partition(n, seed, method, k):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    pairs = rng.integers(0, n, size=(rng.integers(0, n), 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    labels = make_clusterer(method, n_clusters=k).fit_predict(X, pairs)
+    assert labels.shape == (n,)
+    assert set(labels.tolist()) == set(range(labels.max() + 1))  # 0..P-1, none empty
+    for a, b in pairs:
+        assert labels[a] != labels[b]

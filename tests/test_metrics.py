@@ -66,3 +66,17 @@ def test_metrics_invariant_to_relabelling_and_bounded(true, data):
         assert a[key] == pytest.approx(b[key])
     for key in ("wcp", "nmi", "nmi_arithmetic", "bcubed_f", "pairwise_f"):
         assert -1e-9 <= a[key] <= 1 + 1e-9
+
+
+def test_against_scikit_learn():
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        t, p = rng.integers(0, 4, 60), rng.integers(0, 6, 60)
+        assert M.nmi(t, p, "arithmetic") == pytest.approx(skm.normalized_mutual_info_score(t, p))
+        assert M.nmi(t, p, "sqrt") == pytest.approx(skm.normalized_mutual_info_score(t, p, average_method="geometric"))
+        assert M.adjusted_rand(t, p) == pytest.approx(skm.adjusted_rand_score(t, p))
+        fm = skm.fowlkes_mallows_score(t, p)  # geometric mean of pairwise precision and recall
+        pp, pr, _ = M.pairwise(t, p)
+        assert np.sqrt(pp * pr) == pytest.approx(fm)
