@@ -92,5 +92,24 @@ def format_scores(scores: dict) -> str:
     return "\n".join(f"{k:>20}: {scores[k]:.4f}" if isinstance(scores.get(k), float) else f"{k:>20}: {scores.get(k)}" for k in keys if k in scores)
 
 
+def run_paper(episode: str, annotations, *, features=None, video=None, method="all", variant="paper", seed=0,
+              max_frames=None, workers=1, hook=None):
+    """The paper's protocol on one TV episode; returns (rows, Markdown table)."""
+    from .features_io import read_features
+    from .paper import METHODS, align_features, embed_annotated_faces, episode_paths, format_table, run_protocol
+    from .tvdata import read_facetracks
+
+    if (features is None) == (video is None):
+        raise FaceclusterError("give exactly one of --features FILE and --video FILE")
+    ep = read_facetracks(episode_paths(Path(annotations), episode))
+    if features is not None:
+        X = align_features(ep, read_features(features), str(features))
+    else:
+        X = embed_annotated_faces(video, ep, workers=workers)
+    methods = METHODS if method == "all" else (method,)
+    rows = run_protocol(ep, X, methods=methods, variant=variant, seed=seed, max_frames=max_frames, hook=hook)
+    return rows, format_table(episode, rows)
+
+
 def dump_json(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=True)

@@ -116,3 +116,31 @@ def eval_cmd(pred_dir, gt_dir, as_json) -> None:
 
     scores = evaluate(pred_dir, gt_dir)
     click.echo(dump_json(scores) if as_json else format_scores(scores))
+
+
+@main.command()
+@click.argument("episode")
+@click.option("--annotations", required=True, type=click.Path(path_type=Path), help="Folder of the TV annotations (with tracks/).")
+@click.option("--features", type=click.Path(path_type=Path), default=None, help="Per-face features: .mat (v5 or v7.3), .h5, or a folder of <trackId>.npy.")
+@click.option("--video", type=click.Path(path_type=Path), default=None, help="The episode's video: embed the annotated boxes with our network instead.")
+@click.option("--method", type=click.Choice(["all", "none", "ssiam", "tsiam"]), default="all", show_default=True)
+@click.option("--variant", type=click.Choice(["paper", "tuned"]), default="paper", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-frames", type=click.IntRange(min=2), default=None, help="Frame level on an even sample of this many faces (Ward needs O(n²) memory).")
+@click.option("--workers", type=click.IntRange(min=1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+def paper(episode, annotations, features, video, method, variant, seed, max_frames, workers, as_json) -> None:
+    """Run the paper's protocol on a TV benchmark EPISODE (e.g. bbt_s01e01)."""
+    from .app import run_paper
+
+    rows, table = run_paper(episode, annotations, features=features, video=video, method=method, variant=variant,
+                            seed=seed, max_frames=max_frames, workers=_workers(workers),
+                            hook=lambda msg: click.echo(f"{episode}: {msg}", err=True))
+    if as_json:
+        from dataclasses import asdict
+
+        from .app import dump_json
+
+        click.echo(dump_json([asdict(r) for r in rows]))
+    else:
+        click.echo(table)
