@@ -157,32 +157,14 @@ def embed_annotated_faces(video: str | Path, episode: AnnotatedEpisode, *, worke
 
     The annotation's frame numbers are taken as 0-based decode indices.
     """
-    from .decode import iter_frames
     from .embed import FaceAligner, embed_chip_batches
+    from .pipeline import chip_batches
 
-    aligner = FaceAligner()
-    by_frame: dict[int, list[int]] = {}
-    for i, f in enumerate(episode.frames.tolist()):
-        by_frame.setdefault(int(f), []).append(i)
-    order: list[int] = []
-
-    def batches():
-        pending, count = [], 0
-        for frame in iter_frames(video, frames=set(by_frame)):
-            rows = by_frame[frame.index]
-            pending.append(aligner.chips(frame.rgb, episode.boxes[rows]))
-            order.extend(rows)
-            count += len(rows)
-            if count >= 16:
-                yield np.concatenate(pending)
-                pending, count = [], 0
-        if pending:
-            yield np.concatenate(pending)
-
-    vectors = np.concatenate(list(embed_chip_batches(batches(), workers=workers)) or [np.zeros((0, 128), np.float32)])
-    if len(order) != len(episode.frames):
-        missing = sorted(set(by_frame) - {int(episode.frames[i]) for i in order})[:3]
-        raise InputError(video, f"the video ends before annotated frames {missing}…")
+    rows = np.lexsort((np.arange(len(episode.frames)), episode.frames))
+    batches = chip_batches(video, episode.frames, episode.boxes, rows, FaceAligner())
+    vectors = np.concatenate(list(embed_chip_batches(batches, workers=workers)) or [np.zeros((0, 128), np.float32)])
+    if len(vectors) != len(rows):
+        raise InputError(video, f"the video ends before annotated frame {int(episode.frames[rows[len(vectors)]])}")
     out = np.empty_like(vectors)
-    out[np.asarray(order)] = vectors
+    out[rows] = vectors
     return out

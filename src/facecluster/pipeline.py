@@ -198,7 +198,7 @@ class _Stages:
                 progress[0] += k
                 self.hook("embed", progress[0], len(rows))
 
-            batches = _chip_batches(self.path, detections, todo_rows, aligner)
+            batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, aligner)
             vectors = np.concatenate(
                 list(embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch))
                 or [np.zeros((0, 128), np.float32)]
@@ -259,15 +259,16 @@ def _stack_detections(items: list) -> dict[str, np.ndarray]:
     }
 
 
-def _chip_batches(path: Path, detections: Detections, rows: np.ndarray, aligner: FaceAligner):
-    """Aligned chips of ``rows`` in frame order, in batches of EMBED_BATCH; rows must be frame-sorted."""
+def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: np.ndarray, aligner: FaceAligner):
+    """Aligned chips of faces ``rows`` (indices into frames (N,) and boxes (N, 4)), in
+    batches of EMBED_BATCH; ``rows`` must be sorted by frame, and chips come in that order."""
     by_frame: dict[int, list[int]] = {}
     for r in rows.tolist():
-        by_frame.setdefault(int(detections.frames[r]), []).append(r)
+        by_frame.setdefault(int(frames[r]), []).append(r)
     pending: list[np.ndarray] = []
     count = 0
     for frame in iter_frames(path, frames=set(by_frame)):
-        chips = aligner.chips(frame.rgb, detections.boxes[by_frame[frame.index]])
+        chips = aligner.chips(frame.rgb, boxes[by_frame[frame.index]])
         pending.append(chips)
         count += len(chips)
         if count >= EMBED_BATCH:
