@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install bench
+.PHONY: demo test install bench chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -14,7 +14,11 @@ install: $(BIN)/python
 demo: install
 	$(BIN)/facecluster demo -o demo_out
 
-test: install
+# The report test opens report.html in headless Chromium (Debian's package).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install chromium
 	$(BIN)/python -m pytest -q
 
 bench: install

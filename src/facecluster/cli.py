@@ -79,9 +79,48 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
     )
     failed = [o for o in outcomes if o.error]
     if len(outcomes) > 1:
+        from .report import render_index
+
+        click.echo(f"index: {render_index(out, [o.folder for o in outcomes if not o.error])}")
         click.echo(f"done: {len(outcomes) - len(failed)} of {len(outcomes)} videos" + (f", {len(failed)} failed" if failed else ""))
     if failed:
         raise SystemExit(1)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path), help="Output folder; results go to OUT/<folder name>/.")
+@click.option("--num-people", type=click.IntRange(min=1), default=None, help="Number of people, when known (default: estimated).")
+@click.option("--cluster", "cluster", type=click.Choice(["average", "complete", "single", "ward", "finch"]), default="average", show_default=True)
+@click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None)
+@click.option("--learn", type=click.Choice(["none", "ssiam"]), default="none", show_default=True,
+              help="ssiam: adapt the features to this collection (measured to lower quality on dlib features; see README).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None)
+@click.option("--export-folders", is_flag=True, help="Write people/person_<id>/ with links to each person's photos.")
+@click.option("--copy", is_flag=True, help="With --export-folders: copy the photos instead of linking them.")
+def images(folder, out, num_people, cluster, distance_threshold, learn, seed, workers, export_folders, copy) -> None:
+    """Find the people in a folder of photos (JPEG, PNG, WebP)."""
+    from .app import process_photos
+    from .progress import TqdmProgress
+
+    hook = TqdmProgress(prefix=f"{folder.name}: ")
+    outcome = process_photos(folder, out, num_people=num_people, cluster=cluster, distance_threshold=distance_threshold,
+                             learn=learn, seed=seed, workers=_workers(workers), export_folders=export_folders, copy=copy,
+                             hook=hook, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
+    hook.close()
+    skipped = f", {len(outcome.skipped)} files skipped" if outcome.skipped else ""
+    click.echo(f"{folder}: {outcome.num_people} people, {outcome.num_faces} faces in {outcome.num_photos} photos{skipped}, "
+               f"in {outcome.seconds:.1f} s -> {outcome.folder}/report.html")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def report(folder) -> None:
+    """Re-render FOLDER/report.html (e.g. after editing FOLDER/names.json), without recomputing."""
+    from .report import render_report
+
+    click.echo(f"report: {render_report(folder)}")
 
 
 @main.command()
@@ -103,7 +142,7 @@ def demo(out, workers) -> None:
         f"demo: found {r.num_people} people (the sample holds {expected_people()}) in {r.tracks.num_tracks} tracks "
         f"over {len(r.shots)} shots, in {outcome.seconds:.1f} s"
     )
-    click.echo(f"results: {outcome.folder}/clusters.json, faces.csv, tracks.csv, chips/")
+    click.echo(f"results: {outcome.folder}/report.html (open it in a browser), clusters.json, faces.csv, tracks.csv, chips/")
 
 
 @main.command("eval")

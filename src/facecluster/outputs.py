@@ -24,7 +24,9 @@ import numpy as np
 from . import __version__
 from .cache import atomic_write_text
 from .decode import iter_frames
+from .cluster import overlapping_pairs
 from .pipeline import VideoResult, track_spans
+from .report import render_report
 
 CHIPS_PER_PERSON = 6
 CHIP_SIDE = 112
@@ -122,27 +124,71 @@ def crop_face(rgb: np.ndarray, box: np.ndarray, side: int = CHIP_SIDE, context: 
     return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
 
 
-def write_chips(result: VideoResult, folder: Path, per_person: int = CHIPS_PER_PERSON) -> dict[int, list[str]]:
-    """Save face crops per person under ``folder/chips``; returns person → relative paths."""
+def write_chips(
+    result: VideoResult, folder: Path, per_person: int = CHIPS_PER_PERSON, tracks: list[int] = ()
+) -> dict[int, list[str]]:
+    """Save face crops per person under ``folder/chips`` (``chips/person_<p>/<n>.jpg``), and
+    one per listed track (``chips/track_<t>.jpg``); returns person → relative paths."""
     picks = {p: _chip_picks(result, p, per_person) for p in range(result.num_people)}
-    by_frame: dict[int, list[tuple[int, int, int]]] = {}
+    jobs: list[tuple[str, int]] = []
     for p, rows in picks.items():
-        for n, r in enumerate(rows):
-            by_frame.setdefault(int(result.detections.frames[r]), []).append((p, n, r))
+        jobs += [(f"chips/person_{p}/{n}.jpg", r) for n, r in enumerate(rows)]
+    det, tids = result.detections, result.tracks.track_ids
+    for t in tracks:
+        rows = np.flatnonzero(tids == t)
+        jobs.append((f"chips/track_{t}.jpg", int(rows[np.argmax(det.scores[rows])])))
+    by_frame: dict[int, list[tuple[str, int]]] = {}
+    for rel, r in jobs:
+        by_frame.setdefault(int(det.frames[r]), []).append((rel, r))
     chips_dir = folder / "chips"
     if chips_dir.exists():
         shutil.rmtree(chips_dir)
     names: dict[int, list[str]] = {p: [] for p in picks}
     if by_frame:
         for frame in iter_frames(result.info.path, frames=set(by_frame)):
-            for p, n, r in by_frame[frame.index]:
-                rel = f"chips/person_{p}/{n}.jpg"
+            for rel, r in by_frame[frame.index]:
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
                 crop = crop_face(frame.rgb, result.detections.boxes[r])
                 cv2.imwrite(str(folder / rel), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     for p, rows in picks.items():
         names[p] = [f"chips/person_{p}/{n}.jpg" for n in range(len(rows)) if (folder / f"chips/person_{p}/{n}.jpg").exists()]
     return names
+
+
+def uncertainty(result: VideoResult, max_items: int = 6) -> tuple[list[dict], list[dict]]:
+    """Where the clustering is least sure: (far tracks, close pairs of people).
+
+    far tracks: tracks whose feature is farthest (Euclidean, L2-normalised) from the
+    mean of the other tracks of their person; close pairs: pairs of people never on
+    screen together whose mean features are closest.
+    """
+    F = result.track_features.astype(np.float64)
+    P = result.num_people
+    if P == 0 or len(F) == 0:
+        return [], []
+    first, last = track_spans(result.tracks, result.detections)
+    far = []
+    for t in range(len(F)):
+        p = result.track_person[t]
+        others = np.flatnonzero((result.track_person == p) & (np.arange(len(F)) != t))
+        if len(others):
+            centre = F[others].mean(axis=0)
+            centre /= max(np.linalg.norm(centre), 1e-12)
+            far.append({"track_id": int(t), "person": int(p), "distance": round(float(np.linalg.norm(F[t] - centre)), 4)})
+    far.sort(key=lambda d: (-d["distance"], d["track_id"]))
+    means = np.stack([F[result.track_person == p].mean(axis=0) for p in range(P)])
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    together = np.zeros((P, P), bool)
+    for a, b in overlapping_pairs(first, last):
+        pa, pb = result.track_person[a], result.track_person[b]
+        together[pa, pb] = together[pb, pa] = True
+    pairs = []
+    for a in range(P):
+        for b in range(a + 1, P):
+            if not together[a, b]:
+                pairs.append({"people": [a, b], "distance": round(float(np.linalg.norm(means[a] - means[b])), 4)})
+    pairs.sort(key=lambda d: (d["distance"], d["people"]))
+    return far[:max_items], pairs[:max_items]
 
 
 def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = None) -> dict:
@@ -163,6 +209,7 @@ def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = 
         },
         "parameters": {k: v for k, v in asdict(result.config).items() if k != "workers"},
         "num_shots": len(result.shots),
+        "shots": [[int(a), int(b)] for a, b in zip(result.shots.starts, result.shots.ends)],
         "num_faces": int((result.tracks.track_ids >= 0).sum()),
         "num_tracks": result.tracks.num_tracks,
         "num_people": result.num_people,
@@ -178,7 +225,16 @@ def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool 
     done_marker.unlink(missing_ok=True)  # the folder is incomplete until the end
     atomic_write_text(folder / "faces.csv", faces_csv(result))
     atomic_write_text(folder / "tracks.csv", tracks_csv(result))
-    chip_names = write_chips(result, folder) if chips else {}
+    far, close = uncertainty(result)
+    chip_names = write_chips(result, folder, tracks=[d["track_id"] for d in far]) if chips else {}
     doc = clusters_document(result, chip_names)
+    for d in far:
+        d["chip"] = f"chips/track_{d['track_id']}.jpg" if chips else None
+    for d in close:
+        d["chips"] = [c for p in d["people"] for c in chip_names.get(p, [])[:1]]
+    doc["uncertain"] = {"far_tracks": far, "close_pairs": close}
+    # Timings vary from run to run: kept out of clusters.json, which is deterministic.
+    atomic_write_text(folder / "timings.json", json.dumps({k: round(v, 3) for k, v in result.timings.items()}, indent=2) + "\n")
+    render_report(folder, doc)
     atomic_write_text(done_marker, json.dumps(doc, indent=2) + "\n")
     return done_marker
