@@ -136,3 +136,20 @@ def test_images_command(tmp_path, astronaut):
 def test_images_bad_folder(tmp_path):
     proc = cli("images", tmp_path / "nowhere", "-o", tmp_path / "out")
     assert proc.returncode == 2 and "nowhere: no such folder" in proc.stderr
+
+
+def test_parquet_exports(demo_video, tmp_path, astronaut):
+    import pyarrow.parquet as pq
+
+    out = process_videos([demo_video], tmp_path / "v", PipelineConfig(workers=1), parquet=True)[0]
+    table = pq.read_table(out.folder / "faces.parquet")
+    faces = list(csv.DictReader(open(out.folder / "faces.csv", newline="")))
+    assert table.num_rows == len(faces) and table.column("person").to_pylist() == [int(f["person"]) for f in faces]
+    embedded = [e for e in table.column("embedding").to_pylist() if e is not None]
+    assert len(embedded) == len(out.result.embeddings.rows) and len(embedded[0]) == 128
+    photos = tmp_path / "p"
+    photos.mkdir()
+    Image.fromarray(astronaut).save(photos / "a.png")
+    res = process_photos(photos, tmp_path / "o", parquet=True)
+    t2 = pq.read_table(res.folder / "faces.parquet")
+    assert t2.column("file").to_pylist() == ["a.png"] and len(t2.column("embedding").to_pylist()[0]) == 128

@@ -33,6 +33,7 @@ def process_videos(
     *,
     hook_for: Callable[[Path], ProgressHook] | None = None,
     force: bool = False,
+    parquet: bool = False,
     on_done: Callable[[VideoOutcome], None] | None = None,
 ) -> list[VideoOutcome]:
     """Run each video and write its outputs to ``out_root/<stem>/``.
@@ -56,7 +57,7 @@ def process_videos(
         hook = hook_for(path) if hook_for else None
         try:
             result = run_video(path, folder, config, hook=hook, force=force)
-            write_video_outputs(result, folder)
+            write_video_outputs(result, folder, parquet=parquet)
             outcome.result = result
         except FaceclusterError as exc:
             outcome.error = str(exc)
@@ -93,7 +94,7 @@ class PhotoOutcome:
 
 def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | None = None, cluster: str = "average",
                    distance_threshold: float | None = None, learn: str = "none", seed: int = 0, workers: int = 1,
-                   export_folders: bool = False, copy: bool = False, hook=None, warn=None) -> PhotoOutcome:
+                   export_folders: bool = False, copy: bool = False, parquet: bool = False, hook=None, warn=None) -> PhotoOutcome:
     """``facecluster images``: every face in the photos under ``root``, clustered into people."""
     from .images import cluster_photo_faces, embed_photos
     from .photo_outputs import write_photo_outputs
@@ -107,7 +108,7 @@ def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | 
     folder = Path(out_root) / (root.resolve().name or "photos")
     params = {"num_people": num_people, "cluster": cluster, "distance_threshold": distance_threshold, "learn": learn, "seed": seed,
               "detector": "centerface", "embedder": "dlib-resnet-v1"}
-    write_photo_outputs(faces, person, folder, params, export_folders=export_folders, copy=copy)
+    write_photo_outputs(faces, person, folder, params, export_folders=export_folders, copy=copy, parquet=parquet)
     return PhotoOutcome(folder, len(faces.files), len(person), int(person.max()) + 1 if len(person) else 0, faces.skipped,
                         time.perf_counter() - t0)
 

@@ -44,8 +44,9 @@ def main() -> None:
               help="Adapt the face features to this video (SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each).")
 @click.option("--learn-variant", type=click.Choice(["paper", "tuned"]), default="paper", show_default=True,
               help="paper: the authors' settings; tuned: 64-d output, Adam, 60 epochs, L2-normalised input.")
+@click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
-def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant, force) -> None:
+def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant, parquet, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
     from .app import process_videos
     from .progress import TqdmProgress
@@ -75,7 +76,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
             )
 
     outcomes = process_videos(
-        videos, out, config, hook_for=lambda p: TqdmProgress(prefix=f"{p.name}: "), force=force, on_done=report
+        videos, out, config, hook_for=lambda p: TqdmProgress(prefix=f"{p.name}: "), force=force, parquet=parquet, on_done=report
     )
     failed = [o for o in outcomes if o.error]
     if len(outcomes) > 1:
@@ -99,14 +100,15 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
 @click.option("--workers", type=click.IntRange(min=1), default=None)
 @click.option("--export-folders", is_flag=True, help="Write people/person_<id>/ with links to each person's photos.")
 @click.option("--copy", is_flag=True, help="With --export-folders: copy the photos instead of linking them.")
-def images(folder, out, num_people, cluster, distance_threshold, learn, seed, workers, export_folders, copy) -> None:
+@click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
+def images(folder, out, num_people, cluster, distance_threshold, learn, seed, workers, export_folders, copy, parquet) -> None:
     """Find the people in a folder of photos (JPEG, PNG, WebP)."""
     from .app import process_photos
     from .progress import TqdmProgress
 
     hook = TqdmProgress(prefix=f"{folder.name}: ")
     outcome = process_photos(folder, out, num_people=num_people, cluster=cluster, distance_threshold=distance_threshold,
-                             learn=learn, seed=seed, workers=_workers(workers), export_folders=export_folders, copy=copy,
+                             learn=learn, seed=seed, workers=_workers(workers), export_folders=export_folders, copy=copy, parquet=parquet,
                              hook=hook, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
     hook.close()
     skipped = f", {len(outcome.skipped)} files skipped" if outcome.skipped else ""

@@ -217,13 +217,17 @@ def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = 
     }
 
 
-def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool = True) -> Path:
+def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool = True, parquet: bool = False) -> Path:
     """Write every output file of one video into ``folder``; returns the clusters.json path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     done_marker = folder / "clusters.json"
     done_marker.unlink(missing_ok=True)  # the folder is incomplete until the end
     atomic_write_text(folder / "faces.csv", faces_csv(result))
+    if parquet:
+        from .parquet_export import write_video_parquet
+
+        write_video_parquet(result, folder / "faces.parquet")
     atomic_write_text(folder / "tracks.csv", tracks_csv(result))
     far, close = uncertainty(result)
     chip_names = write_chips(result, folder, tracks=[d["track_id"] for d in far]) if chips else {}

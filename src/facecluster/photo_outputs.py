@@ -35,12 +35,16 @@ def photo_faces_csv(faces: PhotoFaces, person: np.ndarray) -> str:
 
 
 def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Path, parameters: dict, *,
-                        export_folders: bool = False, copy: bool = False) -> Path:
+                        export_folders: bool = False, copy: bool = False, parquet: bool = False) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / "clusters.json"
     marker.unlink(missing_ok=True)
     atomic_write_text(folder / "faces.csv", photo_faces_csv(faces, person))
+    if parquet:
+        from .parquet_export import write_photo_parquet
+
+        write_photo_parquet(faces, person, folder / "faces.parquet")
     chips_dir = folder / "chips"
     if chips_dir.exists():
         shutil.rmtree(chips_dir)
