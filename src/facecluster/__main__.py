@@ -25,7 +25,8 @@ def main() -> None:
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, click.exceptions.Abort):  # click's form of Ctrl-C
+            print("interrupted; rerun the same command to resume from the cache", file=sys.stderr)
             sys.exit(130)
         if os.environ.get("FACECLUSTER_DEBUG"):
             raise

@@ -26,6 +26,30 @@ def output_folder(out_root: Path, video: Path) -> Path:
     return out_root / video.stem
 
 
+# What facecluster writes into an output folder; anything else there is the user's.
+OUR_ENTRIES = {"faces.csv", "tracks.csv", "clusters.json", "report.html", "timings.json", "faces.parquet", "names.json",
+               "chips", "cache", "people", "report-screenshot.png"}
+
+
+def check_output_folder(folder: Path, force: bool) -> None:
+    """Refuse a folder that is a symbolic link, holds links among our entries, or holds
+    files we did not write (the latter allowed with ``force``)."""
+    if folder.is_symlink():
+        raise InputError(folder, "output folder is a symbolic link; refusing to write through it")
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise InputError(folder, "exists and is not a folder")
+    entries = sorted(p.name for p in folder.iterdir())
+    linked = [n for n in entries if n in OUR_ENTRIES and (folder / n).is_symlink()]
+    if linked:
+        raise InputError(folder / linked[0], "is a symbolic link; refusing to write through it")
+    foreign = [n for n in entries if n not in OUR_ENTRIES and not n.startswith(".")]
+    if foreign and not force:
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise InputError(folder, f"holds files facecluster did not write ({shown}); choose another -o or pass --force")
+
+
 def process_videos(
     videos: list[str | Path],
     out_root: str | Path,
@@ -56,6 +80,7 @@ def process_videos(
         t0 = time.perf_counter()
         hook = hook_for(path) if hook_for else None
         try:
+            check_output_folder(folder, force)
             result = run_video(path, folder, config, hook=hook, force=force)
             write_video_outputs(result, folder, parquet=parquet)
             outcome.result = result

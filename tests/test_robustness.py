@@ -1,0 +1,151 @@
+"""Odd input, interrupted runs and output-folder safety (issue 7)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facecluster.app import process_videos
+from facecluster.decode import iter_frames, probe
+from facecluster.pipeline import PipelineConfig
+
+from conftest import write_video
+
+OUTPUTS = ("faces.csv", "tracks.csv", "clusters.json")
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "facecluster", *map(str, args)], capture_output=True, text=True, **kw)
+
+
+def face_frame(astronaut, size, face_height):
+    """A (h, w, 3) frame with the astronaut photo scaled so that it is face_height tall, centred."""
+    w, h = size
+    photo = astronaut[0:330, 60:420]
+    scale = face_height / photo.shape[0]
+    img = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame = np.full((h, w, 3), 40, np.uint8)
+    y0, x0 = (h - img.shape[0]) // 2, (w - img.shape[1]) // 2
+    frame[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]] = img
+    return frame
+
+
+def test_output_folder_safety(tmp_path, demo_video):
+    out = tmp_path / "out"
+    (out / "demo").mkdir(parents=True)
+    (out / "demo" / "thesis.docx").write_text("precious")
+    [o] = process_videos([demo_video], out, PipelineConfig())
+    assert "holds files facecluster did not write (thesis.docx)" in o.error and not (out / "demo" / "clusters.json").exists()
+    [o] = process_videos([demo_video], out, PipelineConfig(), force=True)
+    assert o.error is None and (out / "demo" / "thesis.docx").read_text() == "precious"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out2 = tmp_path / "out2"
+    out2.mkdir()
+    (out2 / "demo").symlink_to(elsewhere, target_is_directory=True)
+    [o] = process_videos([demo_video], out2, PipelineConfig(), force=True)
+    assert "symbolic link" in o.error and list(elsewhere.iterdir()) == []
+
+
+def test_rotated_phone_video(tmp_path, astronaut):
+    import imageio_ffmpeg
+
+    frames = [face_frame(astronaut, (320, 180), 150) for _ in range(8)]
+    plain = write_video(tmp_path / "plain.mp4", frames)
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-display_rotation", "90", "-i", str(plain),
+                    "-c", "copy", str(rotated)], check=True)
+    info = probe(rotated)
+    assert (info.width, info.height, info.rotation) == (180, 320, 90)
+    first = next(iter(iter_frames(rotated)))
+    assert first.rgb.shape == (320, 180, 3)
+    assert np.abs(first.rgb.astype(int) - np.rot90(next(iter(iter_frames(plain))).rgb).astype(int)).mean() < 3
+    [o] = process_videos([rotated], tmp_path / "out", PipelineConfig(workers=1))
+    assert o.error is None and o.result.num_people == 1
+    boxes = o.result.detections.boxes
+    assert boxes[:, 2].max() <= 180 and boxes[:, 3].max() <= 320  # boxes in the upright frame
+
+
+def test_tiny_and_4k_frames(tmp_path, astronaut):
+    tiny = write_video(tmp_path / "tiny.mp4", [np.full((36, 64, 3), 90, np.uint8)] * 5)
+    big = write_video(tmp_path / "big.mp4", [face_frame(astronaut, (3840, 2160), 1400)] * 6)
+    [t, b] = process_videos([tiny, big], tmp_path / "out", PipelineConfig(workers=1))
+    assert t.error is None and t.result.num_people == 0
+    assert b.error is None and b.result.num_people == 1
+    x1, y1, x2, y2 = b.result.detections.boxes[0]
+    assert x2 - x1 > 300 and 1000 < (x1 + x2) / 2 < 2800  # found in full-resolution coordinates
+
+
+def test_variable_frame_rate(tmp_path, astronaut):
+    import av
+
+    path = tmp_path / "vfr.mp4"
+    gaps = [1, 1, 3, 1, 5, 2, 1, 1, 4, 1]  # in 1/30 s
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
+        s.codec_context.time_base = __import__("fractions").Fraction(1, 30)
+        pts = 0
+        for g in gaps:
+            f = av.VideoFrame.from_ndarray(face_frame(astronaut, (320, 180), 150), format="rgb24")
+            f.pts = pts
+            pts += g
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    times = [f.time_s for f in iter_frames(path)]
+    assert len(times) == len(gaps)
+    assert np.allclose(np.diff(times), np.array(gaps[:-1]) / 30, atol=1e-3)
+    [o] = process_videos([path], tmp_path / "out", PipelineConfig(workers=1))
+    assert o.error is None and o.result.num_people == 1
+
+
+def test_path_with_spaces_and_non_ascii(tmp_path, demo_video):
+    odd = tmp_path / "my vidéos ü" / "Folge 1 – Ärger.mp4"
+    odd.parent.mkdir()
+    shutil.copy(demo_video, odd)
+    proc = cli("run", odd, "-o", tmp_path / "out put", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "out put" / "Folge 1 – Ärger" / "clusters.json").read_text(encoding="utf-8"))
+    assert doc["num_people"] == 2 and doc["video"]["path"] == str(odd)
+
+
+def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
+    """SIGKILL at 5 points (and SIGINT once), then the same command again: byte-identical outputs."""
+    from facecluster.demo import demo_frames
+
+    demo_video = write_video(tmp_path / "demo.mp4", demo_frames()[:95])  # the demo's first three shots
+    reference = tmp_path / "reference"
+    proc = cli("run", demo_video, "-o", reference, "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    expected = {n: (reference / "demo" / n).read_bytes() for n in OUTPUTS}
+    interrupted = 0
+    for k, (delay, sig) in enumerate([(1.0, signal.SIGKILL), (2.0, signal.SIGKILL), (3.0, signal.SIGKILL),
+                                      (4.0, signal.SIGKILL), (5.5, signal.SIGKILL), (2.5, signal.SIGINT)]):
+        out = tmp_path / f"run{k}"
+        child = subprocess.Popen([sys.executable, "-m", "facecluster", "run", str(demo_video), "-o", str(out), "--workers", "1"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        child.send_signal(sig)
+        _, err = child.communicate(timeout=60)
+        if sig == signal.SIGINT and child.returncode == 130:
+            assert b"rerun the same command to resume" in err
+        # No half-written file is ever left under a final name.
+        leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+        assert all(p.parent.name == "cache" or p.parent.name == "demo" for p in leftovers)
+        if child.returncode != 0:
+            interrupted += 1
+            assert not (out / "demo" / "clusters.json").exists()
+        again = cli("run", demo_video, "-o", out, "--workers", "1")
+        assert again.returncode == 0, again.stderr
+        for name, data in expected.items():
+            assert (out / "demo" / name).read_bytes() == data, (k, name)
+    assert interrupted >= 5  # the signals landed mid-run, not after it
