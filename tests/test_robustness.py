@@ -149,3 +149,21 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
         for name, data in expected.items():
             assert (out / "demo" / name).read_bytes() == data, (k, name)
     assert interrupted >= 5  # the signals landed mid-run, not after it
+
+
+def test_one_frame_video(tmp_path, astronaut):
+    video = write_video(tmp_path / "one.mp4", [face_frame(astronaut, (320, 180), 150)])
+    [o] = process_videos([video], tmp_path / "out", PipelineConfig(workers=1))
+    # One frame cannot make a track of 5 faces: a valid, empty result.
+    assert o.error is None and o.result.info.num_frames == 1 and o.result.num_people == 0
+    assert json.loads((tmp_path / "out" / "one" / "clusters.json").read_text())["num_people"] == 0
+
+
+def test_cache_never_reused_across_parameters_or_versions(monkeypatch):
+    from facecluster import cache
+
+    key = cache.stage_key("detect", {"score_threshold": 0.5}, ["abc"])
+    assert key != cache.stage_key("detect", {"score_threshold": 0.6}, ["abc"])
+    assert key != cache.stage_key("detect", {"score_threshold": 0.5}, ["abd"])  # another input or upstream result
+    monkeypatch.setattr(cache, "__version__", "9.9.9")
+    assert key != cache.stage_key("detect", {"score_threshold": 0.5}, ["abc"])
