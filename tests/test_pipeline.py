@@ -120,3 +120,10 @@ def test_learned_features_in_pipeline(demo_video, tmp_path, method):
     assert any((tmp_path / "a" / "cache").glob("learn-*.npz"))
     with pytest.raises(ParameterError, match="learn must be"):
         PipelineConfig(learn="mlp")
+
+
+def test_outputs_identical_across_worker_counts(demo_run, demo_video, tmp_path):
+    """A fresh run with 2 embedding workers writes the same bytes as the 1-worker run."""
+    [other] = process_videos([demo_video], tmp_path, PipelineConfig(workers=2))
+    for name in ("faces.csv", "tracks.csv", "clusters.json"):
+        assert (other.folder / name).read_bytes() == (demo_run.folder / name).read_bytes(), name
