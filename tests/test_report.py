@@ -153,3 +153,24 @@ def test_parquet_exports(demo_video, tmp_path, astronaut):
     res = process_photos(photos, tmp_path / "o", parquet=True)
     t2 = pq.read_table(res.folder / "faces.parquet")
     assert t2.column("file").to_pylist() == ["a.png"] and len(t2.column("embedding").to_pylist()[0]) == 128
+
+
+def test_photo_report_names_close_pairs(tmp_path, astronaut):
+    """Two people never in one photo are listed as a pair to check, with their chips."""
+    from skimage import data
+
+    photos = tmp_path / "p"
+    photos.mkdir()
+    Image.fromarray(astronaut).save(photos / "collins.png")
+    Image.fromarray(data.astronaut()[:, ::-1].copy()).save(photos / "collins_mirrored.png")
+    from matplotlib import cbook
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        (photos / "hopper.jpg").write_bytes(f.read())
+    res = process_photos(photos, tmp_path / "o", num_people=3)
+    doc = json.loads((res.folder / "clusters.json").read_text())
+    pairs = doc["uncertain"]["close_pairs"]
+    assert len(pairs) == 3 and pairs[0]["distance"] <= pairs[-1]["distance"]
+    collins = {p["id"] for p in doc["people"] if any("collins" in f for f in p["files"])}
+    assert set(pairs[0]["people"]) == collins  # the two Collins photos are the closest pair
+    assert "Pairs of people" in (res.folder / "report.html").read_text()

@@ -72,12 +72,33 @@ def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Pat
         "skipped": [{"file": f, "problem": why} for f, why in faces.skipped],
         "people": people,
     }
+    doc["uncertain"] = {"far_tracks": [], "close_pairs": close_people(faces, person, {p["id"]: p["chips"] for p in people})}
     if export_folders:
         export_people_folders(faces, person, folder / "people", copy=copy)
     atomic_write_text(folder / "timings.json", json.dumps({k: round(v, 3) for k, v in faces.timings.items()}, indent=2) + "\n")
     render_report(folder, doc)
     atomic_write_text(marker, json.dumps(doc, indent=2) + "\n")
     return marker
+
+
+def close_people(faces: PhotoFaces, person: np.ndarray, chips: dict[int, list[str]], max_pairs: int = 6) -> list[dict]:
+    """Pairs of people never in one photo whose mean faces are closest — perhaps one person split in two."""
+    from .cluster import l2_normalize
+
+    P = int(person.max()) + 1 if len(person) else 0
+    if P < 2:
+        return []
+    X = l2_normalize(faces.vectors)
+    means = l2_normalize(np.stack([X[person == p].mean(axis=0) for p in range(P)]))
+    photos = [set(faces.face_file[person == p].tolist()) for p in range(P)]
+    pairs = []
+    for a in range(P):
+        for b in range(a + 1, P):
+            if not photos[a] & photos[b]:
+                d = float(np.linalg.norm(means[a] - means[b]))
+                pairs.append({"people": [a, b], "distance": round(d, 4), "chips": chips.get(a, [])[:1] + chips.get(b, [])[:1]})
+    pairs.sort(key=lambda d: (d["distance"], d["people"]))
+    return pairs[:max_pairs]
 
 
 def export_people_folders(faces: PhotoFaces, person: np.ndarray, target: Path, *, copy: bool = False) -> None:
