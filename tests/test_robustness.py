@@ -1,16 +1,13 @@
 """Odd input, interrupted runs and output-folder safety (issue 7)."""
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from facecluster.app import process_videos
 from facecluster.decode import iter_frames, probe

@@ -5,7 +5,12 @@ Both return index arrays ``(first, second, similar)`` of one batch: (B,) int64,
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _as_tensor(X):
