@@ -118,7 +118,7 @@ def run_protocol(
             F = learner.transform(X)
         fit_s = time.perf_counter() - t0
         if hook:
-            hook(f"{method}: clustering")
+            hook(f"{'base' if method == 'none' else method}: clustering")
         frame_pred = ward_known_k(l2_normalize(F[frame_rows]), k)
         published = PUBLISHED_WCP.get((episode.name, method))
         rows.append(ProtocolRow(method, "frame", len(frame_rows), k, all_scores(labels[frame_rows], frame_pred), published, fit_s))
