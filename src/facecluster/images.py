@@ -113,32 +113,42 @@ def embed_photos(root: str | Path, *, workers: int = 1, hook=None, warn=None) ->
     root = Path(root)
     paths = list_photos(root)
     detector, aligner = make_detector("centerface"), FaceAligner()
-    files, face_file, face_index, boxes, scores, chips, skipped = [], [], [], [], [], [], []
+    files, face_file, face_index, boxes, scores, skipped = [], [], [], [], [], []
+    detect_s = [0.0]
+
+    def chip_batches():
+        """Chips in batches of 16 as photos are read, so memory holds one batch, not the collection."""
+        pending: list[np.ndarray] = []
+        for n, path in enumerate(paths):
+            t0 = time.perf_counter()
+            rel = str(path.relative_to(root))
+            try:
+                rgb = load_photo(path)
+            except InputError as exc:
+                skipped.append((rel, exc.problem))
+                if warn:
+                    warn(str(exc))
+                continue
+            b, s, c = detect_and_align(rgb, detector, aligner)
+            k = len(files)
+            files.append(rel)
+            face_file.extend([k] * len(b))
+            face_index.extend(range(len(b)))
+            boxes.append(b)
+            scores.append(s)
+            pending.extend(c)
+            detect_s[0] += time.perf_counter() - t0
+            if hook:
+                hook("detect", n + 1, len(paths))
+            while len(pending) >= 16:
+                yield np.stack(pending[:16])
+                pending = pending[16:]
+        if pending:
+            yield np.stack(pending)
+
     t0 = time.perf_counter()
-    for n, path in enumerate(paths):
-        rel = str(path.relative_to(root))
-        try:
-            rgb = load_photo(path)
-        except InputError as exc:
-            skipped.append((rel, exc.problem))
-            if warn:
-                warn(str(exc))
-            continue
-        b, s, c = detect_and_align(rgb, detector, aligner)
-        k = len(files)
-        files.append(rel)
-        face_file += [k] * len(b)
-        face_index += list(range(len(b)))
-        boxes.append(b)
-        scores.append(s)
-        chips.append(c)
-        if hook:
-            hook("detect", n + 1, len(paths))
-    detect_s = time.perf_counter() - t0
-    all_chips = np.concatenate(chips) if chips else np.zeros((0, 150, 150, 3), np.uint8)
-    t0 = time.perf_counter()
-    batches = [all_chips[i : i + 16] for i in range(0, len(all_chips), 16)]
-    vectors = np.concatenate(list(embed_chip_batches(batches, workers=workers)) or [np.zeros((0, 128), np.float32)])
+    vectors = np.concatenate(list(embed_chip_batches(chip_batches(), workers=workers)) or [np.zeros((0, 128), np.float32)])
+    total = time.perf_counter() - t0
     return PhotoFaces(
         root=root,
         files=files,
@@ -148,7 +158,7 @@ def embed_photos(root: str | Path, *, workers: int = 1, hook=None, warn=None) ->
         scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
         vectors=vectors,
         skipped=skipped,
-        timings={"detect": detect_s, "embed": time.perf_counter() - t0},
+        timings={"detect": detect_s[0], "embed": total - detect_s[0]},  # embedding overlaps detection with workers
     )
 
 

@@ -112,8 +112,9 @@ class VideoResult:
 
 
 class _Stages:
-    def __init__(self, path: Path, cache: StageCache, config: PipelineConfig, hook: ProgressHook) -> None:
+    def __init__(self, path: Path, info: VideoInfo, cache: StageCache, config: PipelineConfig, hook: ProgressHook) -> None:
         self.path = path
+        self.info = info
         self.cache = cache
         self.config = config
         self.hook = hook
@@ -125,8 +126,7 @@ class _Stages:
         data = self.cache.load("shots", key)
         if data is None:
             signatures, times = [], []
-            info = probe(self.path)
-            total = info.num_frames or None
+            total = self.info.num_frames or None
             for frame in iter_frames(self.path):
                 signatures.append(shot_mod.frame_signature(frame.rgb))
                 times.append(frame.time_s)
@@ -343,7 +343,7 @@ def run_video(
     path = Path(path)
     info = probe(path)
     cache = StageCache(Path(out_dir) / "cache", enabled=not force)
-    stages = _Stages(path, cache, config, hook)
+    stages = _Stages(path, info, cache, config, hook)
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
