@@ -121,12 +121,17 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
 
     demo_video = write_video(tmp_path / "demo.mp4", demo_frames()[:95])  # the demo's first three shots
     reference = tmp_path / "reference"
+    t0 = time.perf_counter()
     proc = cli("run", demo_video, "-o", reference, "--workers", "1")
+    duration = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr
     expected = {n: (reference / "demo" / n).read_bytes() for n in OUTPUTS}
     interrupted = 0
-    for k, (delay, sig) in enumerate([(1.0, signal.SIGKILL), (2.0, signal.SIGKILL), (3.0, signal.SIGKILL),
-                                      (4.0, signal.SIGKILL), (5.5, signal.SIGKILL), (2.5, signal.SIGINT)]):
+    # Kill points spread over the uninterrupted run's duration (start-up, detection, embedding, clustering).
+    points = [(0.25, signal.SIGKILL), (0.4, signal.SIGKILL), (0.55, signal.SIGKILL), (0.7, signal.SIGKILL),
+              (0.85, signal.SIGKILL), (0.5, signal.SIGINT)]
+    for k, (fraction, sig) in enumerate(points):
+        delay = fraction * duration
         out = tmp_path / f"run{k}"
         child = subprocess.Popen([sys.executable, "-m", "facecluster", "run", str(demo_video), "-o", str(out), "--workers", "1"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -140,7 +145,9 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
         assert all(p.parent.name == "cache" or p.parent.name == "demo" for p in leftovers)
         if child.returncode != 0:
             interrupted += 1
-            assert not (out / "demo" / "clusters.json").exists()
+            # clusters.json is written last and atomically: absent, or already complete.
+            final = out / "demo" / "clusters.json"
+            assert not final.exists() or final.read_bytes() == expected["clusters.json"]
         again = cli("run", demo_video, "-o", out, "--workers", "1")
         assert again.returncode == 0, again.stderr
         for name, data in expected.items():
@@ -164,3 +171,70 @@ def test_cache_never_reused_across_parameters_or_versions(monkeypatch):
     assert key != cache.stage_key("detect", {"score_threshold": 0.5}, ["abd"])  # another input or upstream result
     monkeypatch.setattr(cache, "__version__", "9.9.9")
     assert key != cache.stage_key("detect", {"score_threshold": 0.5}, ["abc"])
+
+
+def _video_without_decodable_frames(path):
+    """A well-formed MP4 whose video packets are random bytes: the container opens, no frame decodes."""
+    from conftest import colour_frames
+
+    good = write_video(path.with_name("source.mp4"), colour_frames([(200, 40, 40)], per_shot=10))
+    data = bytearray(good.read_bytes())
+    at = data.find(b"mdat")
+    size = int.from_bytes(data[at - 4 : at], "big")
+    data[at + 4 : at - 4 + size] = np.random.default_rng(0).integers(0, 256, size - 8, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_video_stream_without_decodable_frames(tmp_path):
+    from conftest import colour_frames
+
+    bad = _video_without_decodable_frames(tmp_path / "garbage.mp4")
+    assert probe(bad).num_frames == 10  # the container says there are frames ...
+    good = write_video(tmp_path / "plain.mp4", colour_frames([(40, 200, 40)], per_shot=10))
+    out = tmp_path / "out"
+    proc = cli("run", bad, good, "-o", out)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "garbage.mp4: no decodable video frames" in errors[0]
+    assert (out / "plain" / "clusters.json").exists()  # ... the other video still completes
+    assert not (out / "garbage" / "clusters.json").exists()
+
+
+def _without_file_permission_override() -> list[str]:
+    """A command prefix that runs without the capability to read any file (root's override)."""
+    import os
+
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "running as root: util-linux's setpriv is needed to drop CAP_DAC_OVERRIDE for this test"
+    caps = "-dac_override,-dac_read_search"
+    return [setpriv, "--bounding-set", caps, "--inh-caps", caps]
+
+
+def test_unreadable_video_and_photo(tmp_path, astronaut):
+    from conftest import colour_frames
+
+    locked = write_video(tmp_path / "locked.mp4", colour_frames([(200, 40, 40)], per_shot=10))
+    good = write_video(tmp_path / "plain.mp4", colour_frames([(40, 200, 40)], per_shot=10))
+    locked.chmod(0)
+    prefix = _without_file_permission_override()
+    run = subprocess.run([*prefix, sys.executable, "-m", "facecluster", "run", str(locked), str(good), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert f"error: {locked}: permission denied (file is not readable)" in run.stderr.splitlines()
+    assert (tmp_path / "out" / "plain" / "clusters.json").exists()
+    assert not (tmp_path / "out" / "locked").exists()
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "open.jpg"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    shutil.copy(photos / "open.jpg", photos / "locked.jpg")
+    (photos / "locked.jpg").chmod(0)
+    images = subprocess.run([*prefix, sys.executable, "-m", "facecluster", "images", str(photos), "-o", str(tmp_path / "pout")],
+                            capture_output=True, text=True)
+    assert images.returncode == 0, images.stderr
+    warnings = [line for line in images.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "locked.jpg" in warnings[0]
+    assert "1 people, 1 faces in 1 photos, 1 files skipped" in images.stdout

@@ -28,11 +28,11 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path), help="Output folder; each video gets OUT/<stem>/.")
 @click.option("--num-people", type=click.IntRange(min=1), default=None, help="Number of people, when known (default: estimated).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes for embedding (default: all cores).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Cores for embedding (default: all cores).")
 @click.option("--detector", type=click.Choice(["centerface", "dlib-hog"]), default="centerface", show_default=True)
 @click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True, help="Detect faces on every k-th frame.")
 @click.option("--faces-per-track", type=click.IntRange(min=0), default=16, show_default=True, help="Faces embedded per track (0 = all).")
@@ -44,9 +44,14 @@ def main() -> None:
               help="Adapt the face features to this video (SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each).")
 @click.option("--learn-variant", type=click.Choice(["paper", "tuned"]), default="paper", show_default=True,
               help="paper: the authors' settings; tuned: 64-d output, Adam, 60 epochs, L2-normalised input.")
+@click.option("--embedder", type=click.Choice(["torch", "dlib"]), default="torch", show_default=True,
+              help="Face network backend: torch (dlib's network run by PyTorch in batches) or dlib (the reference; ~20x slower).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where the torch embedder and the learned projection run (auto: a GPU when PyTorch sees one).")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
-def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant, parquet, force) -> None:
+def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant,
+        embedder, device, parquet, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
     from .app import process_videos
     from .progress import TqdmProgress
@@ -62,6 +67,8 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
         distance_threshold=distance_threshold,
         learn=learn,
         learn_variant=learn_variant,
+        embedder=embedder,
+        device=device,
     )
 
     def report(outcome) -> None:
@@ -89,7 +96,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
 
 
 @main.command()
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path, readable=False))
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path), help="Output folder; results go to OUT/<folder name>/.")
 @click.option("--num-people", type=click.IntRange(min=1), default=None, help="Number of people, when known (default: estimated).")
 @click.option("--cluster", "cluster", type=click.Choice(["average", "complete", "single", "ward", "finch"]), default="average", show_default=True)
@@ -98,22 +105,32 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
               help="ssiam: adapt the features to this collection (measured to lower quality on dlib features; see README).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None)
+@click.option("--embedder", type=click.Choice(["torch", "dlib"]), default="torch", show_default=True, help="Face network backend.")
 @click.option("--export-folders", is_flag=True, help="Write people/person_<id>/ with links to each person's photos.")
 @click.option("--copy", is_flag=True, help="With --export-folders: copy the photos instead of linking them.")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
-def images(folder, out, num_people, cluster, distance_threshold, learn, seed, workers, export_folders, copy, parquet) -> None:
+def images(folder, out, num_people, cluster, distance_threshold, learn, seed, workers, embedder, export_folders, copy, parquet) -> None:
     """Find the people in a folder of photos (JPEG, PNG, WebP)."""
     from .app import process_photos
     from .progress import TqdmProgress
 
     hook = TqdmProgress(prefix=f"{folder.name}: ")
     outcome = process_photos(folder, out, num_people=num_people, cluster=cluster, distance_threshold=distance_threshold,
-                             learn=learn, seed=seed, workers=_workers(workers), export_folders=export_folders, copy=copy, parquet=parquet,
+                             learn=learn, seed=seed, workers=_workers(workers), embedder=embedder, export_folders=export_folders, copy=copy, parquet=parquet,
                              hook=hook, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
     hook.close()
     skipped = f", {len(outcome.skipped)} files skipped" if outcome.skipped else ""
     click.echo(f"{folder}: {outcome.num_people} people, {outcome.num_faces} faces in {outcome.num_photos} photos{skipped}, "
                f"in {outcome.seconds:.1f} s -> {outcome.folder}/report.html")
+
+
+@main.command("export-embedder")
+@click.argument("output", type=click.Path(path_type=Path))
+def export_embedder_cmd(output) -> None:
+    """Write the face network to OUTPUT (.onnx): uint8 chips (N, 150, 150, 3) -> (N, 128) descriptors."""
+    from .onnx_export import export_embedder
+
+    click.echo(f"wrote {export_embedder(output)}")
 
 
 @main.command()

@@ -105,7 +105,7 @@ def detect_and_align(rgb: np.ndarray, detector, aligner) -> tuple[np.ndarray, np
     return boxes, scores, chips
 
 
-def embed_photos(root: str | Path, *, workers: int = 1, hook=None, warn=None) -> PhotoFaces:
+def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "torch", hook=None, warn=None) -> PhotoFaces:
     """Detect, align and embed every face in the photos under ``root``."""
     from .detect import make_detector
     from .embed import FaceAligner, embed_chip_batches
@@ -147,7 +147,7 @@ def embed_photos(root: str | Path, *, workers: int = 1, hook=None, warn=None) ->
             yield np.stack(pending)
 
     t0 = time.perf_counter()
-    vectors = np.concatenate(list(embed_chip_batches(chip_batches(), workers=workers)) or [np.zeros((0, 128), np.float32)])
+    vectors = np.concatenate(list(embed_chip_batches(chip_batches(), workers=workers, embedder=embedder)) or [np.zeros((0, 128), np.float32)])
     total = time.perf_counter() - t0
     return PhotoFaces(
         root=root,

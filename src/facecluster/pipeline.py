@@ -50,6 +50,8 @@ class PipelineConfig:
     max_gap: int = 4
     min_track_faces: int = 5
     faces_per_track: int = 16
+    embedder: str = "torch"  # torch | dlib (see facecluster.embed)
+    device: str = "auto"  # auto | cpu | cuda, for the torch embedder and the learned projection
     cluster: str = "average"  # see facecluster.cluster_methods
     num_people: int | None = None
     distance_threshold: float | None = None  # None: the method's calibrated default
@@ -76,6 +78,12 @@ class PipelineConfig:
             raise ParameterError(f"cluster must be one of {', '.join(CLUSTER_METHODS)} (here: cluster={self.cluster!r})")
         if self.workers < 1:
             raise ParameterError(f"workers must be >= 1 (here: workers={self.workers})")
+        from .embed import EMBEDDERS
+
+        if self.embedder not in EMBEDDERS:
+            raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {self.embedder!r})")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ParameterError(f"device must be auto, cpu or cuda (here: {self.device!r})")
 
     def detector_params(self) -> dict:
         if self.detector == "centerface":
@@ -178,7 +186,12 @@ class _Stages:
     def embeddings(self, upstream: str, detections: Detections, tracks: Tracks) -> tuple[str, Embeddings]:
         cfg = self.config
         rows = select_faces(tracks, detections, cfg.faces_per_track)
-        params = {"embedder": "dlib-resnet-v1", "aligner": "dlib-5pt-square", "faces_per_track": cfg.faces_per_track}
+        params = {
+            "embedder": "dlib-resnet-v1",
+            "backend": cfg.embedder,
+            "aligner": "dlib-5pt-square",
+            "faces_per_track": cfg.faces_per_track,
+        }
         key = stage_key("embed", params, [upstream])
         chunks = [rows[i : i + EMBED_CHUNK_FACES] for i in range(0, len(rows), EMBED_CHUNK_FACES)]
         parts: dict[int, np.ndarray] = {}
@@ -200,7 +213,11 @@ class _Stages:
 
             batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, aligner)
             vectors = np.concatenate(
-                list(embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch))
+                list(
+                    embed_chip_batches(
+                        batches, workers=cfg.workers, on_batch=on_batch, embedder=cfg.embedder, device=cfg.device
+                    )
+                )
                 or [np.zeros((0, 128), np.float32)]
             )
             # Rows were embedded in frame order; put them back in chunk order.
@@ -218,7 +235,7 @@ class _Stages:
             return emb
         from .learn.variants import make_learner
 
-        learner = make_learner(cfg.learn, cfg.learn_variant, cfg.seed)
+        learner = make_learner(cfg.learn, cfg.learn_variant, cfg.seed).set_params(device=cfg.device)
         key = stage_key("learn", {"method": cfg.learn, **learner.get_params(), "device": "any"}, [upstream])
         data = self.cache.load("learn", key)
         if data is None:

@@ -1,0 +1,175 @@
+"""dlib's face ResNet read from dlib's file and run by PyTorch: structure, agreement with dlib, export."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import shared_data
+from facecluster.cluster import l2_normalize
+from facecluster.cluster_methods import make_clusterer
+from facecluster.detect import make_detector
+from facecluster.dlib_format import read_dlib_network
+from facecluster.embed import (
+    RESNET_MODEL,
+    DlibEmbedder,
+    FaceAligner,
+    TorchEmbedder,
+    embed_chip_batches,
+    load_torch_resnet,
+    model_file,
+)
+from facecluster.errors import InputError
+
+AGREEMENT = 1e-4  # max abs difference per dimension (float32)
+
+
+def test_model_file_parses_into_dlibs_resnet():
+    net = read_dlib_network(model_file(RESNET_MODEL))
+    kinds = [layer.kind for layer in net.layers]
+    assert net.input_size == (150, 150)
+    assert np.allclose(net.input_mean_rgb, (122.782, 117.001, 104.298), atol=1e-3)
+    assert kinds.count("con_4") == 29 and kinds.count("affine_") == 29 and kinds.count("add_prev_") == 14
+    assert kinds[:4] == ["con_4", "affine_", "relu_", "max_pool_2"] and kinds[-2:] == ["avg_pool_2", "fc_2"]
+    first = net.layers[0]
+    assert first.fields["filter_shape"] == (32, 3, 7, 7) and first.params.size == 32 * 3 * 7 * 7 + 32
+    fc = net.layers[-1]
+    assert (fc.fields["inputs"], fc.fields["outputs"], fc.fields["bias"]) == (256, 128, False)
+    model = load_torch_resnet("cpu")
+    assert len(model.units) == 14
+    strides = [unit.main[0].stride for unit in model.units]
+    assert strides.count((2, 2)) == 4  # four levels halve the resolution
+
+
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (lambda b: b[: len(b) // 2], "file ends early"),
+        (lambda b: b"\x01\x01\x01\x0dloss_metric_9" + b[17:], "'loss_metric_9'"),
+        (lambda b: b"this is text, not a network\n" * 10, "not a dlib face ResNet file"),
+        (lambda b: b + b"\x00" * 7, "7 bytes left over"),
+    ],
+)
+def test_damaged_model_file_is_refused_naming_the_file(tmp_path, damage, problem):
+    bad = tmp_path / "model.dat"
+    bad.write_bytes(damage(Path(model_file(RESNET_MODEL)).read_bytes()))
+    with pytest.raises(InputError) as info:
+        read_dlib_network(str(bad))
+    assert str(bad) in str(info.value) and problem in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def _generated_chips(astronaut: np.ndarray) -> np.ndarray:
+    """A face chip from a test image, and variations of it and of noise (K, 150, 150, 3) uint8."""
+    import cv2
+
+    boxes, _, _ = make_detector("centerface").detect(astronaut)
+    face = FaceAligner().chips(astronaut, boxes)[0]
+    rng = np.random.default_rng(7)
+    chips = [face, face[:, ::-1], np.clip(face * 0.6, 0, 255), np.clip(face.astype(int) + 60, 0, 255)]
+    chips += [cv2.GaussianBlur(face, (0, 0), s) for s in (1.0, 2.5)]
+    chips += [np.roll(face, shift, axis=(0, 1)) for shift in ((5, 0), (0, -7), (10, 10))]
+    chips += [rng.integers(0, 256, face.shape) for _ in range(4)]
+    chips += [np.zeros_like(face), np.full_like(face, 255)]
+    gradient = np.linspace(0, 255, 150)[None, :, None] * np.ones((150, 1, 3))
+    chips += [gradient, gradient.transpose(1, 0, 2)]
+    return np.stack([np.ascontiguousarray(c).astype(np.uint8) for c in chips])
+
+
+def test_torch_matches_dlib_on_generated_chips(astronaut):
+    chips = _generated_chips(astronaut)
+    reference = DlibEmbedder().embed(chips)
+    ours = TorchEmbedder("cpu").embed(chips)
+    assert ours.shape == reference.shape == (len(chips), 128) and ours.dtype == np.float32
+    assert np.abs(ours - reference).max() < AGREEMENT
+
+
+def test_descriptors_do_not_depend_on_batching_or_cores(astronaut):
+    chips = _generated_chips(astronaut)
+    whole = TorchEmbedder("cpu").embed(chips)
+    for workers in (1, 2):
+        for split in (1, 5, 16, 17):
+            batches = [chips[i : i + split] for i in range(0, len(chips), split)]
+            parts = list(embed_chip_batches(batches, workers=workers, embedder="torch", device="cpu"))
+            assert [len(p) for p in parts] == [len(b) for b in batches]
+            assert np.array_equal(np.concatenate(parts), whole), (workers, split)
+
+
+def _video_chips(clip: str, every: int, limit: int) -> np.ndarray:
+    from facecluster.decode import iter_frames
+
+    folder = shared_data("video", "gt", clip)
+    video = shared_data("video", f"{clip}.mp4")
+    boxes: dict[int, list[list[float]]] = {}
+    with open(folder / "faces.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            frame = int(row["frame"])
+            if frame % every == 0:
+                boxes.setdefault(frame, []).append([float(row[k]) for k in ("x1", "y1", "x2", "y2")])
+    aligner, chips = FaceAligner(), []
+    for frame in iter_frames(video, frames=set(boxes)):
+        chips.extend(aligner.chips(frame.rgb, np.array(boxes[frame.index], np.float32)))
+    return np.stack(chips[:limit])
+
+
+def _photo_chips(collection: str, limit: int) -> np.ndarray:
+    from facecluster.images import detect_and_align, list_photos, load_photo
+
+    root = shared_data("faces", collection)
+    detector, aligner, chips = make_detector("centerface"), FaceAligner(), []
+    for path in list_photos(root):
+        chips.extend(detect_and_align(load_photo(path), detector, aligner)[2])
+        if len(chips) >= limit:
+            break
+    return np.stack(chips[:limit])
+
+
+@pytest.mark.shared_data
+def test_torch_matches_dlib_on_real_chips():
+    chips = np.concatenate(
+        [
+            _video_chips("short_hamilton_clip", every=10, limit=80),
+            _video_chips("sweden", every=15, limit=80),
+            _photo_chips("celebs11", limit=60),
+        ]
+    )
+    assert len(chips) >= 200
+    reference = np.concatenate(list(embed_chip_batches([chips[i : i + 32] for i in range(0, len(chips), 32)], workers=2, embedder="dlib")))
+    ours = TorchEmbedder("cpu").embed(chips)
+    assert np.abs(ours - reference).max() < AGREEMENT
+    for method in ("average", "complete"):
+        labels_ref = make_clusterer(method).fit_predict(l2_normalize(reference))
+        labels_ours = make_clusterer(method).fit_predict(l2_normalize(ours))
+        assert np.array_equal(labels_ref, labels_ours), method
+        assert 5 < len(set(labels_ours.tolist())) < len(chips)  # a real clustering, not all-in-one or all-apart
+
+
+def test_onnx_export_reproduces_the_descriptors(tmp_path, astronaut):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'facecluster[test]')")
+    pytest.importorskip("onnx", reason="onnx not installed (pip install 'facecluster[onnx]')")
+    out = tmp_path / "dir with space" / "face net.onnx"
+    out.parent.mkdir()
+    done = subprocess.run([sys.executable, "-m", "facecluster", "export-embedder", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 20e6 and not list(out.parent.glob(".*.tmp"))
+    chips = _generated_chips(astronaut)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (descriptors,) = session.run(None, {"chips": chips})
+    assert descriptors.shape == (len(chips), 128)
+    assert np.abs(descriptors - DlibEmbedder().embed(chips)).max() < AGREEMENT
+
+
+def test_onnx_export_to_a_folder_is_a_one_line_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "facecluster", "export-embedder", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and str(tmp_path) in done.stderr and "folder" in done.stderr
+
+
+def test_unreadable_model_path_is_a_one_line_error(tmp_path):
+    with pytest.raises(InputError, match="cannot read") as info:
+        read_dlib_network(str(tmp_path / "absent.dat"))
+    assert str(tmp_path / "absent.dat") in str(info.value)
