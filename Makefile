@@ -21,5 +21,6 @@ chromium:
 test: install chromium
 	$(BIN)/python -m pytest -q
 
+# Regenerates benchmarks/RESULTS.md: facecluster and peer recipes on every labelled dataset (~30 min on 2 cores).
 bench: install
-	$(BIN)/python benchmarks/bench_stages.py
+	$(BIN)/python benchmarks/compare.py

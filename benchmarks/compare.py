@@ -1,0 +1,377 @@
+"""facecluster side by side with the recipes people use today, on every labelled dataset of ../shared/data.
+
+Datasets: the two clips with ground truth (video/), the two photo collections
+(faces/) and the two sets of precomputed embeddings (embeddings/). Methods (see
+benchmarks/recipes.py and the README for sources and deviations):
+
+- ``facecluster`` (default: ``--learn none``), ``facecluster --learn ssiam``, ``--learn tsiam`` (video only);
+- ``pyannote-video``: dlib HOG (upsample 1) every frame, tracking, dlib descriptors
+  of every tracked face, pyannote's track clustering at 0.6 (video only);
+- ``face_recognition``: dlib HOG (upsample 1) every frame, dlib descriptors of every
+  face, Chinese whispers at 0.5;
+- ``Immich``, ``PhotoPrism``, ``FINCH``: on facecluster's own detections and
+  descriptors of every tracked face (``--faces-per-track 0``) or photo.
+
+Every (dataset, method) runs in a fresh child process, so peak memory (the child
+and its workers) is its own; methods run back to back per dataset, in reverse
+order on every other dataset. Wall time excludes interpreter start-up and
+imports. Scores: video — faces matched to the ground truth (IoU ≥ 0.5) as by
+``facecluster eval``; photos — the largest face per photo, labelled by its
+folder; embeddings — every vector.
+
+    .venv/bin/python benchmarks/compare.py [--data DIR] [--workers N] [--datasets ...] [--methods ...]
+
+Writes benchmarks/RESULTS.md and benchmarks/results/compare.json.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+VIDEOS = ("short_hamilton_clip", "sweden")
+PHOTOS = {"five_celebrities": "faces/five_celebrities", "celebs11": "faces/celebs11"}
+EMBEDDINGS = ("jurassic_park_dlib128", "five_celebrity_facenet128")
+SHARED = ("Immich", "PhotoPrism", "FINCH")
+METHODS = {
+    "video": ["facecluster", "facecluster --learn ssiam", "facecluster --learn tsiam", "pyannote-video", "face_recognition", "shared"],
+    "photos": ["facecluster", "facecluster --learn ssiam", "face_recognition", "shared"],
+    "embeddings": ["facecluster", "pyannote-video", "face_recognition", *SHARED],
+}
+
+
+def kind_of(dataset: str) -> str:
+    return "video" if dataset in VIDEOS else "photos" if dataset in PHOTOS else "embeddings"
+
+
+# ---------------------------------------------------------------- recipes on the shared descriptors
+
+
+def cluster_shared(name: str, X: np.ndarray) -> np.ndarray:
+    import recipes
+
+    return {"Immich": recipes.immich_dbscan, "PhotoPrism": recipes.photoprism_dbscan, "FINCH": recipes.finch_plain}[name](X)
+
+
+# ---------------------------------------------------------------- video
+
+
+def write_faces_csv(folder: Path, frames, boxes, persons) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "faces.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["frame", "x1", "y1", "x2", "y2", "person"])
+        for fr, b, p in zip(frames, boxes, persons):
+            w.writerow([int(fr), *(f"{v:.1f}" for v in b), int(p)])
+
+
+def score_video(data: Path, clip: str, folder: Path) -> dict:
+    from facecluster.evaluate import evaluate_dirs
+
+    return evaluate_dirs(folder, data / "video" / "gt" / clip)
+
+
+def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> list[dict]:
+    from facecluster.app import process_videos
+    from facecluster.decode import probe
+    from facecluster.pipeline import PipelineConfig, run_video, track_spans
+    from facecluster.cluster import overlapping_pairs
+
+    video = data / "video" / f"{clip}.mp4"
+    info = probe(video)
+    base = {"frames": info.num_frames, "duration_s": info.duration_s}
+    if method.startswith("facecluster"):
+        learn = method.split("--learn ")[1] if "--learn" in method else "none"
+        t0 = time.perf_counter()
+        (outcome,) = process_videos([video], tmp, PipelineConfig(workers=workers, learn=learn), force=True)
+        wall = time.perf_counter() - t0
+        r = outcome.result
+        faces = int((r.tracks.track_ids >= 0).sum())
+        return [{**base, "method": method if learn != "none" else "facecluster (default, --learn none)", "wall_s": wall,
+                 "faces": faces, **score_video(data, clip, tmp / clip)}]
+    if method == "pyannote-video":
+        import recipes
+
+        t0 = time.perf_counter()
+        cfg = PipelineConfig(workers=workers, detector="dlib-hog", faces_per_track=0, embedder="dlib")
+        r = run_video(video, tmp / "run", cfg, force=True)
+        wall = time.perf_counter() - t0 - r.timings.get("cluster", 0.0)  # our own clustering step is not part of the recipe
+        t1 = time.perf_counter()
+        tids = r.tracks.track_ids[r.embeddings.rows]
+        track_faces = [r.embeddings.vectors[tids == t] for t in range(r.tracks.num_tracks)]
+        first, last = track_spans(r.tracks, r.detections)
+        track_label = recipes.pyannote_face_clustering(track_faces, overlapping_pairs(first, last))
+        wall += time.perf_counter() - t1
+        rows = np.flatnonzero(r.tracks.track_ids >= 0)
+        write_faces_csv(tmp / "pred", r.detections.frames[rows], r.detections.boxes[rows], track_label[r.tracks.track_ids[rows]])
+        return [{**base, "method": method, "wall_s": wall, "faces": len(rows), **score_video(data, clip, tmp / "pred")}]
+    if method == "face_recognition":
+        import dlib
+
+        import recipes
+        from facecluster.decode import iter_frames
+        from facecluster.embed import RESNET_MODEL, embed_chip_batches, model_file
+
+        t0 = time.perf_counter()
+        detector = dlib.get_frontal_face_detector()
+        predictor = dlib.shape_predictor(model_file("shape_predictor_5_face_landmarks.dat"))
+        frames, boxes = [], []
+
+        def chips():
+            for frame in iter_frames(video):
+                b, c = recipes.hog_faces(frame.rgb, detector, predictor)
+                frames.extend([frame.index] * len(b))
+                boxes.extend(b)
+                if len(c):
+                    yield c
+
+        assert RESNET_MODEL
+        X = np.concatenate(list(embed_chip_batches(chips(), workers=workers, embedder="dlib")) or [np.zeros((0, 128), np.float32)])
+        labels = recipes.chinese_whispers(X)
+        wall = time.perf_counter() - t0
+        write_faces_csv(tmp / "pred", frames, boxes, labels)
+        return [{**base, "method": method, "wall_s": wall, "faces": len(X), **score_video(data, clip, tmp / "pred")}]
+    if method == "shared":
+        t0 = time.perf_counter()
+        r = run_video(video, tmp / "run", PipelineConfig(workers=workers, faces_per_track=0), force=True)
+        pipeline_s = time.perf_counter() - t0 - r.timings.get("cluster", 0.0)
+        out = []
+        for name in SHARED:
+            t1 = time.perf_counter()
+            labels = cluster_shared(name, r.embeddings.vectors)
+            wall = pipeline_s + time.perf_counter() - t1
+            rows = r.embeddings.rows
+            write_faces_csv(tmp / name, r.detections.frames[rows], r.detections.boxes[rows], labels)
+            out.append({**base, "method": f"{name} recipe", "wall_s": wall, "faces": len(rows), **score_video(data, clip, tmp / name)})
+        return out
+    raise ValueError(method)
+
+
+# ---------------------------------------------------------------- photos
+
+
+def largest_per_photo(file_of_face: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    best: dict[int, int] = {}
+    for i, f in enumerate(file_of_face.tolist()):
+        if f not in best or areas[i] > areas[best[f]]:
+            best[f] = i
+    return np.asarray(sorted(best.values()), np.int64)
+
+
+def score_photos(files: list[str], file_of_face: np.ndarray, boxes: np.ndarray, labels: np.ndarray, n_photos: int) -> dict:
+    from facecluster.metrics import all_scores
+
+    scored = largest_per_photo(file_of_face, boxes)
+    truth = np.asarray([Path(files[file_of_face[i]]).parent.name for i in scored])
+    s = all_scores(truth, labels[scored]) if len(scored) else {}
+    s["detection_recall"] = len(scored) / n_photos  # photos with a face found
+    return s
+
+
+def photo_rows(method: str, data: Path, name: str, workers: int) -> list[dict]:
+    from facecluster.images import cluster_photo_faces, embed_photos, list_photos, load_photo
+
+    root = data / PHOTOS[name]
+    n_photos = len(list_photos(root))
+    base = {"photos": n_photos}
+    if method.startswith("facecluster") or method == "shared":
+        t0 = time.perf_counter()
+        faces = embed_photos(root, workers=workers)
+        embed_s = time.perf_counter() - t0
+        if method == "shared":
+            out = []
+            for recipe in SHARED:
+                t1 = time.perf_counter()
+                labels = cluster_shared(recipe, faces.vectors)
+                wall = embed_s + time.perf_counter() - t1
+                out.append({**base, "method": f"{recipe} recipe", "wall_s": wall, "faces": len(labels),
+                            **score_photos(faces.files, faces.face_file, faces.boxes, labels, n_photos)})
+            return out
+        learn = "ssiam" if "ssiam" in method else "none"
+        t1 = time.perf_counter()
+        labels = cluster_photo_faces(faces, learn=learn)
+        wall = embed_s + time.perf_counter() - t1
+        label = method if learn != "none" else "facecluster (default, --learn none)"
+        return [{**base, "method": label, "wall_s": wall, "faces": len(labels),
+                 **score_photos(faces.files, faces.face_file, faces.boxes, labels, n_photos)}]
+    if method == "face_recognition":
+        import dlib
+
+        import recipes
+        from facecluster.embed import embed_chip_batches, model_file
+        from facecluster.errors import InputError
+
+        t0 = time.perf_counter()
+        detector = dlib.get_frontal_face_detector()
+        predictor = dlib.shape_predictor(model_file("shape_predictor_5_face_landmarks.dat"))
+        files, file_of_face, boxes = [], [], []
+
+        def chips():
+            for path in list_photos(root):
+                try:
+                    rgb = load_photo(path)
+                except InputError:
+                    continue
+                b, c = recipes.hog_faces(rgb, detector, predictor)
+                files.append(str(path.relative_to(root)))
+                file_of_face.extend([len(files) - 1] * len(b))
+                boxes.extend(b)
+                if len(c):
+                    yield c
+
+        X = np.concatenate(list(embed_chip_batches(chips(), workers=workers, embedder="dlib")) or [np.zeros((0, 128), np.float32)])
+        labels = recipes.chinese_whispers(X)
+        wall = time.perf_counter() - t0
+        return [{**base, "method": method, "wall_s": wall, "faces": len(X),
+                 **score_photos(files, np.asarray(file_of_face), np.asarray(boxes).reshape(-1, 4), labels, n_photos)}]
+    raise ValueError(method)
+
+
+# ---------------------------------------------------------------- precomputed embeddings
+
+
+def embedding_rows(method: str, data: Path, name: str) -> list[dict]:
+    import recipes
+    from datasets import embedding_sets
+    from facecluster.cluster import l2_normalize
+    from facecluster.cluster_methods import make_clusterer
+    from facecluster.images import PHOTO_DISTANCE_THRESHOLD
+    from facecluster.metrics import all_scores
+
+    X, y = embedding_sets(data)[name]
+    X = np.asarray(X, np.float32)
+    t0 = time.perf_counter()
+    if method == "facecluster":
+        labels = make_clusterer("average", threshold=PHOTO_DISTANCE_THRESHOLD).fit_predict(l2_normalize(X))
+        label = "facecluster (default, --learn none)"
+    elif method == "pyannote-video":
+        labels = recipes.pyannote_face_clustering([x[None] for x in X], np.zeros((0, 2), np.int64))
+        label = "pyannote-video (clustering step)"
+    elif method == "face_recognition":
+        labels = recipes.chinese_whispers(X)
+        label = "face_recognition (clustering step)"
+    else:
+        labels = cluster_shared(method, X)
+        label = f"{method} recipe"
+    wall = time.perf_counter() - t0
+    return [{"method": label, "wall_s": wall, "faces": len(X), **all_scores(np.asarray(y), np.asarray(labels))}]
+
+
+# ---------------------------------------------------------------- driver
+
+
+def child(dataset: str, method: str, data: Path, workers: int) -> None:
+    import dlib  # noqa: F401  (imports are not part of any method's time)
+    import sklearn.cluster  # noqa: F401
+    import torch  # noqa: F401
+
+    with tempfile.TemporaryDirectory() as tmp:
+        kind = kind_of(dataset)
+        if kind == "video":
+            rows = video_rows(method, data, dataset, workers, Path(tmp))
+        elif kind == "photos":
+            rows = photo_rows(method, data, dataset, workers)
+        else:
+            rows = embedding_rows(method, data, dataset)
+    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    for row in rows:
+        row.update({"dataset": dataset, "kind": kind, "peak_rss_mb": peak, "cores": workers})
+        keep = {k: v for k, v in row.items() if isinstance(v, (int, float, str))}
+        print("ROW " + json.dumps(keep), flush=True)
+
+
+def fmt(v, spec=".3f") -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def table(rows: list[dict]) -> list[str]:
+    lines = ["| dataset | method | WCP | NMI | B-cubed F | people est. / true | det. recall | faces | wall (s) | × ours | "
+             "frames/s | faces/s | wall ÷ duration | peak RSS (MB) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ours = next((o for o in rows if o["dataset"] == r["dataset"] and o["method"].startswith("facecluster (default")), None)
+        ratio = r["wall_s"] / ours["wall_s"] if ours and ours["wall_s"] > 0 else None
+        fps = r["frames"] / r["wall_s"] if r.get("frames") else None
+        rt = r["wall_s"] / r["duration_s"] if r.get("duration_s") else None
+        lines.append(
+            f"| {r['dataset']} | {r['method']} | {fmt(r.get('wcp'))} | {fmt(r.get('nmi'))} | {fmt(r.get('bcubed_f'))} | "
+            f"{r.get('num_people_pred', '–')} / {r.get('num_people_true', '–')} | {fmt(r.get('detection_recall'))} | {r['faces']} | "
+            f"{r['wall_s']:.2f} | {fmt(ratio, '.2f')} | {fmt(fps, '.1f')} | {r['faces'] / r['wall_s']:.0f} | {fmt(rt, '.2f')} | "
+            f"{r['peak_rss_mb']:.0f} |"
+        )
+    return lines
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE, capture_output=True, text=True).stdout.strip()
+        return head + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.environ.get("FACECLUSTER_DATA", str(HERE.parent.parent / "shared" / "data")))
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--datasets", nargs="*", default=[*VIDEOS, *PHOTOS, *EMBEDDINGS])
+    ap.add_argument("--methods", nargs="*", default=None, help="restrict to these method keys (see METHODS)")
+    ap.add_argument("--child", nargs=2, metavar=("DATASET", "METHOD"))
+    args = ap.parse_args()
+    data = Path(args.data).resolve()
+    if args.child:
+        child(args.child[0], args.child[1], data, args.workers)
+        return
+    started = time.strftime("%Y-%m-%d %H:%M")
+    rows: list[dict] = []
+    for n, dataset in enumerate(args.datasets):
+        methods = [m for m in METHODS[kind_of(dataset)] if args.methods is None or m in args.methods]
+        for method in methods if n % 2 == 0 else methods[::-1]:
+            done = subprocess.run([sys.executable, __file__, "--data", str(data), "--workers", str(args.workers), "--child", dataset, method],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"{dataset} / {method} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+                continue
+            for line in done.stdout.splitlines():
+                if line.startswith("ROW "):
+                    rows.append(json.loads(line[4:]))
+                    r = rows[-1]
+                    print(f"{dataset:28s} {r['method']:40s} B3F {r.get('bcubed_f', 0):.3f}  {r['wall_s']:.1f} s", flush=True)
+    order = {d: i for i, d in enumerate(args.datasets)}
+    rows.sort(key=lambda r: (order[r["dataset"]], not r["method"].startswith("facecluster"), r["method"]))
+    header = [
+        "# facecluster and the recipes people use today, side by side",
+        "",
+        f"Produced by `make bench` (benchmarks/compare.py) on {started} from commit {commit()}; "
+        f"{platform.machine()}, {args.workers} cores, Python {platform.python_version()}.",
+        "",
+        "Quality: WCP, NMI (sqrt) and B-cubed F over the faces scored — video: faces matched to the ground truth "
+        "(IoU ≥ 0.5); photos: the largest face found per photo, labelled by its folder; embeddings: every vector. "
+        "'det. recall': ground-truth faces found (video) or photos with a face found (photos). "
+        "'× ours': wall time ÷ facecluster's default on the same dataset. Wall time excludes interpreter start-up; "
+        "peak RSS is the child process and its workers. How each recipe is configured, and from what source: README, "
+        "\"Compared with the tools people use\".",
+        "",
+    ]
+    (HERE / "RESULTS.md").write_text("\n".join(header + table(rows)) + "\n")
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "compare.json").write_text(json.dumps({"commit": commit(), "started": started, "rows": rows}, indent=2) + "\n")
+    print("\n".join(table(rows)))
+
+
+if __name__ == "__main__":
+    main()
