@@ -123,7 +123,7 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
 
         import recipes
         from facecluster.decode import iter_frames
-        from facecluster.embed import RESNET_MODEL, embed_chip_batches, model_file
+        from facecluster.embed import embed_chip_batches, model_file
 
         t0 = time.perf_counter()
         detector = dlib.get_frontal_face_detector()
@@ -138,7 +138,6 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
                 if len(c):
                     yield c
 
-        assert RESNET_MODEL
         X = np.concatenate(list(embed_chip_batches(chips(), workers=workers, embedder="dlib")) or [np.zeros((0, 128), np.float32)])
         labels = recipes.chinese_whispers(X)
         wall = time.perf_counter() - t0

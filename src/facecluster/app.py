@@ -8,18 +8,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FaceclusterError, InputError
+from .linking import SourcePeople
 from .pipeline import PipelineConfig, ProgressHook, VideoResult, run_video
 
 
 @dataclass
 class VideoOutcome:
-    """What happened to one input video: ``error`` is None on success."""
+    """What happened to one input video: ``error`` is None on success.
+
+    ``result`` holds every array of the run (in-process runs only); ``summary``
+    (people, tracks, faces, shots) and ``people`` (for linking across videos)
+    are small and travel back from Dask workers too.
+    """
 
     video: Path
     folder: Path
     result: VideoResult | None = None
     error: str | None = None
     seconds: float = 0.0
+    summary: dict | None = None
+    people: "SourcePeople | None" = None
 
 
 def output_folder(out_root: Path, video: Path) -> Path:
@@ -50,6 +58,47 @@ def check_output_folder(folder: Path, force: bool) -> None:
         raise InputError(folder, f"holds files facecluster did not write ({shown}); choose another -o or pass --force")
 
 
+def check_stems(paths: list[Path], out_root: Path) -> None:
+    """Refuse two inputs whose outputs would share ``out_root/<stem>/``."""
+    stems: dict[str, Path] = {}
+    for p in paths:
+        if p.stem in stems and stems[p.stem] != p:
+            raise InputError(p, f"has the same name stem as {stems[p.stem]}; their outputs would collide in {out_root / p.stem}")
+        stems[p.stem] = p
+
+
+def process_one_video(path: Path, out_root: Path, config: PipelineConfig, *, hook: ProgressHook | None = None,
+                      force: bool = False, parquet: bool = False, keep_result: bool = True) -> VideoOutcome:
+    """Run one video and write its outputs to ``out_root/<stem>/``; domain errors end up in ``outcome.error``."""
+    from .linking import people_of_video
+    from .outputs import write_video_outputs
+
+    folder = output_folder(out_root, path)
+    outcome = VideoOutcome(video=path, folder=folder)
+    t0 = time.perf_counter()
+    try:
+        check_output_folder(folder, force)
+        result = run_video(path, folder, config, hook=hook, force=force)
+        write_video_outputs(result, folder, parquet=parquet)
+        outcome.summary = {
+            "num_people": result.num_people,
+            "num_tracks": result.tracks.num_tracks,
+            "num_faces": int((result.tracks.track_ids >= 0).sum()),
+            "num_shots": len(result.shots),
+        }
+        outcome.people = people_of_video(result, folder.name)
+        if keep_result:
+            outcome.result = result
+    except FaceclusterError as exc:
+        outcome.error = str(exc)
+    finally:
+        close = getattr(hook, "close", None)
+        if close:
+            close()
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
 def process_videos(
     videos: list[str | Path],
     out_root: str | Path,
@@ -59,42 +108,44 @@ def process_videos(
     force: bool = False,
     parquet: bool = False,
     on_done: Callable[[VideoOutcome], None] | None = None,
+    scheduler: str | None = None,
+    auto_workers: bool = False,
 ) -> list[VideoOutcome]:
-    """Run each video and write its outputs to ``out_root/<stem>/``.
+    """Run each video and write its outputs to ``out_root/<stem>/``; outcomes in input order.
 
     A video that fails is reported in its outcome and does not stop the others.
+    ``scheduler``: None runs here, one video after another; ``local:N`` or a Dask
+    scheduler address runs the videos as tasks on a Dask cluster (see
+    :mod:`facecluster.distributed`); with ``auto_workers`` each task then uses
+    its worker's threads as ``config.workers``.
     """
-    from .outputs import write_video_outputs
-
     out_root = Path(out_root)
     paths = [Path(v) for v in videos]
-    stems: dict[str, Path] = {}
-    for p in paths:
-        if p.stem in stems and stems[p.stem] != p:
-            raise InputError(p, f"has the same name stem as {stems[p.stem]}; their outputs would collide in {out_root / p.stem}")
-        stems[p.stem] = p
+    check_stems(paths, out_root)
+    if scheduler:
+        from .distributed import process_videos_on_dask
+
+        return process_videos_on_dask(paths, out_root, config, scheduler=scheduler, hook_for=hook_for, force=force,
+                                      parquet=parquet, on_done=on_done, auto_workers=auto_workers)
     outcomes = []
     for path in paths:
-        folder = output_folder(out_root, path)
-        outcome = VideoOutcome(video=path, folder=folder)
-        t0 = time.perf_counter()
         hook = hook_for(path) if hook_for else None
-        try:
-            check_output_folder(folder, force)
-            result = run_video(path, folder, config, hook=hook, force=force)
-            write_video_outputs(result, folder, parquet=parquet)
-            outcome.result = result
-        except FaceclusterError as exc:
-            outcome.error = str(exc)
-        finally:
-            close = getattr(hook, "close", None)
-            if close:
-                close()
-        outcome.seconds = time.perf_counter() - t0
+        outcome = process_one_video(path, out_root, config, hook=hook, force=force, parquet=parquet)
         outcomes.append(outcome)
         if on_done:
             on_done(outcome)
     return outcomes
+
+
+def link_videos(out_root: str | Path, outcomes: list[VideoOutcome], num_people: int | None = None) -> tuple[Path, Path] | None:
+    """``OUT/people.json`` and ``OUT/people.html``: the people of the finished videos linked
+    across videos (None when fewer than two videos finished)."""
+    from .linking import write_people
+
+    sources = [o.people for o in outcomes if o.people is not None]
+    if len(sources) < 2:
+        return None
+    return write_people(out_root, sources, num_people=num_people)
 
 
 def run_demo(out_root: str | Path, config: PipelineConfig = PipelineConfig(), *, hook: ProgressHook | None = None) -> VideoOutcome:
@@ -115,6 +166,7 @@ class PhotoOutcome:
     num_people: int
     skipped: list[tuple[str, str]]
     seconds: float
+    people: SourcePeople | None = None  # for linking albums
 
 
 def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | None = None, cluster: str = "average",
@@ -134,8 +186,10 @@ def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | 
     params = {"num_people": num_people, "cluster": cluster, "distance_threshold": distance_threshold, "learn": learn, "seed": seed,
               "detector": "centerface", "embedder": "dlib-resnet-v1", "backend": embedder}
     write_photo_outputs(faces, person, folder, params, export_folders=export_folders, copy=copy, parquet=parquet)
+    from .linking import people_of_photos
+
     return PhotoOutcome(folder, len(faces.files), len(person), int(person.max()) + 1 if len(person) else 0, faces.skipped,
-                        time.perf_counter() - t0)
+                        time.perf_counter() - t0, people_of_photos(faces.vectors, person, folder.name))
 
 
 def evaluate(pred_dir: str | Path, gt_dir: str | Path) -> dict:

@@ -1,6 +1,7 @@
 """The command line: a thin layer that fills a config and calls :mod:`facecluster.app`."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -48,12 +49,15 @@ def main() -> None:
               help="Face network backend: torch (dlib's network run by PyTorch in batches) or dlib (the reference; ~20x slower).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the torch embedder and the learned projection run (auto: a GPU when PyTorch sees one).")
+@click.option("--scheduler", default=None, metavar="ADDRESS|local:N",
+              help="Run the videos as tasks on a Dask cluster: a scheduler address (tcp://host:8786) or local:N worker processes. "
+                   "OUT must be reachable from every worker.")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
 def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant,
-        embedder, device, parquet, force) -> None:
+        embedder, device, scheduler, parquet, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
-    from .app import process_videos
+    from .app import link_videos, process_videos
     from .progress import TqdmProgress
 
     config = _config(
@@ -75,20 +79,25 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
         if outcome.error:
             click.echo(f"error: {outcome.error}", err=True)
         else:
-            r = outcome.result
+            s = outcome.summary
             click.echo(
-                f"{outcome.video.name}: {r.num_people} people, {r.tracks.num_tracks} tracks, "
-                f"{int((r.tracks.track_ids >= 0).sum())} faces, {len(r.shots)} shots "
+                f"{outcome.video.name}: {s['num_people']} people, {s['num_tracks']} tracks, "
+                f"{s['num_faces']} faces, {s['num_shots']} shots "
                 f"in {outcome.seconds:.1f} s -> {outcome.folder}"
             )
 
     outcomes = process_videos(
-        videos, out, config, hook_for=lambda p: TqdmProgress(prefix=f"{p.name}: "), force=force, parquet=parquet, on_done=report
+        videos, out, config, hook_for=lambda p: TqdmProgress(prefix=f"{p.name}: "), force=force, parquet=parquet, on_done=report,
+        scheduler=scheduler, auto_workers=workers is None,
     )
     failed = [o for o in outcomes if o.error]
     if len(outcomes) > 1:
         from .report import render_index
 
+        linked = link_videos(out, outcomes)
+        if linked:
+            people = len(json.loads(linked[0].read_text())["people"])
+            click.echo(f"people across videos: {people} -> {linked[0]}, {linked[1]}")
         click.echo(f"index: {render_index(out, [o.folder for o in outcomes if not o.error])}")
         click.echo(f"done: {len(outcomes) - len(failed)} of {len(outcomes)} videos" + (f", {len(failed)} failed" if failed else ""))
     if failed:
@@ -96,8 +105,9 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
 
 
 @main.command()
-@click.argument("folder", type=click.Path(path_type=Path, readable=False))
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path), help="Output folder; results go to OUT/<folder name>/.")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output folder; results go to OUT/<folder name>/, and with several folders (albums) OUT/people.json links their people.")
 @click.option("--num-people", type=click.IntRange(min=1), default=None, help="Number of people, when known (default: estimated).")
 @click.option("--cluster", "cluster", type=click.Choice(["average", "complete", "single", "ward", "finch"]), default="average", show_default=True)
 @click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None)
@@ -109,19 +119,43 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
 @click.option("--export-folders", is_flag=True, help="Write people/person_<id>/ with links to each person's photos.")
 @click.option("--copy", is_flag=True, help="With --export-folders: copy the photos instead of linking them.")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
-def images(folder, out, num_people, cluster, distance_threshold, learn, seed, workers, embedder, export_folders, copy, parquet) -> None:
-    """Find the people in a folder of photos (JPEG, PNG, WebP)."""
+def images(folders, out, num_people, cluster, distance_threshold, learn, seed, workers, embedder, export_folders, copy, parquet) -> None:
+    """Find the people in folders of photos (JPEG, PNG, WebP); several folders are albums whose people are linked."""
     from .app import process_photos
+    from .errors import InputError
+    from .linking import write_people
     from .progress import TqdmProgress
 
-    hook = TqdmProgress(prefix=f"{folder.name}: ")
-    outcome = process_photos(folder, out, num_people=num_people, cluster=cluster, distance_threshold=distance_threshold,
-                             learn=learn, seed=seed, workers=_workers(workers), embedder=embedder, export_folders=export_folders, copy=copy, parquet=parquet,
-                             hook=hook, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
-    hook.close()
-    skipped = f", {len(outcome.skipped)} files skipped" if outcome.skipped else ""
-    click.echo(f"{folder}: {outcome.num_people} people, {outcome.num_faces} faces in {outcome.num_photos} photos{skipped}, "
-               f"in {outcome.seconds:.1f} s -> {outcome.folder}/report.html")
+    names: dict[str, Path] = {}
+    for folder in folders:
+        name = folder.resolve().name or "photos"
+        if name in names and names[name] != folder:
+            raise InputError(folder, f"has the same name as {names[name]}; their outputs would collide in {out / name}")
+        names[name] = folder
+    sources, failed = [], 0
+    for folder in folders:
+        hook = TqdmProgress(prefix=f"{folder.name}: ")
+        try:
+            outcome = process_photos(folder, out, num_people=num_people, cluster=cluster, distance_threshold=distance_threshold,
+                                     learn=learn, seed=seed, workers=_workers(workers), embedder=embedder, export_folders=export_folders,
+                                     copy=copy, parquet=parquet, hook=hook, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
+        except FaceclusterError as exc:
+            if len(folders) == 1:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            failed += 1
+            continue
+        finally:
+            hook.close()
+        sources.append(outcome.people)
+        skipped = f", {len(outcome.skipped)} files skipped" if outcome.skipped else ""
+        click.echo(f"{folder}: {outcome.num_people} people, {outcome.num_faces} faces in {outcome.num_photos} photos{skipped}, "
+                   f"in {outcome.seconds:.1f} s -> {outcome.folder}/report.html")
+    if len(sources) > 1:
+        people_json, page = write_people(out, sources)
+        click.echo(f"people across albums: {len(json.loads(people_json.read_text())['people'])} -> {people_json}, {page}")
+    if failed:
+        raise SystemExit(1)
 
 
 @main.command("export-embedder")

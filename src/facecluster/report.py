@@ -212,9 +212,44 @@ def render_index(out_root: str | Path, folders: list[Path]) -> Path:
         )
     page = (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>facecluster — videos</title>"
-        f"<style>{CSS}</style></head><body><h1>Videos</h1><table><tr><th>video</th><th>people</th><th>tracks</th><th>length</th></tr>"
+        f"<style>{CSS}</style></head><body><h1>Videos</h1>"
+        + ('<p><a href="people.html">People across all videos</a></p>' if (out_root / "people.json").is_file() else "")
+        + "<table><tr><th>video</th><th>people</th><th>tracks</th><th>length</th></tr>"
         + "".join(rows) + "</table></body></html>\n"
     )
     path = out_root / "index.html"
+    atomic_write_text(path, page)
+    return path
+
+
+def render_people_page(out_root: str | Path, doc: dict, chips: dict[tuple[str, int], str], reports: dict[str, str]) -> Path:
+    """``OUT/people.html``: one card per collection person (from ``people.json``'s ``doc``),
+    with a face from each source they appear in and links to those sources' reports."""
+    out_root = Path(out_root)
+    cards = []
+    for person in doc["people"]:
+        faces, lines = [], []
+        for a in person["appearances"]:
+            chip = chips.get((a["source"], a["person"]))
+            if chip and (out_root / chip).is_file():
+                faces.append(f'<img src="{_src(chip)}" alt="{_esc(a["source"])} person {a["person"]}" loading="lazy">')
+            time_text = f", {_clock(a['screen_time_s'])}" if a["screen_time_s"] else ""
+            link = reports.get(a["source"], "")
+            target = f'<a href="{_src(link)}">{_esc(a["source"])}</a>' if link else _esc(a["source"])
+            lines.append(f"<li>{target}: person {a['person']} ({a['faces']} faces{time_text})</li>")
+        total = f", {_clock(person['screen_time_s'])} on screen" if person["screen_time_s"] else ""
+        cards.append(
+            f'<div class="card"><h3>Person {person["id"]}</h3><div class="chips">{"".join(faces[:6])}</div>'
+            f'<div class="facts">in {person["num_sources"]} of {len(doc["sources"])} · {person["faces"]} faces{total}'
+            f'<ul>{"".join(lines)}</ul></div></div>'
+        )
+    page = (
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>facecluster — people of the collection</title>"
+        f"<style>{CSS}</style></head><body><h1>People of the collection</h1>"
+        f'<div class="sub">{len(doc["people"])} people across {len(doc["sources"])} sources; people of one source are never joined; '
+        f'people of different sources are joined when their faces agree (threshold {doc["linking"]["threshold"]}).</div>'
+        f'<div class="cards">{"".join(cards)}</div></body></html>\n'
+    )
+    path = out_root / "people.html"
     atomic_write_text(path, page)
     return path

@@ -1,0 +1,143 @@
+"""Linking people across the videos (or photo albums) of a collection.
+
+Each video is clustered on its own; its people are then linked into collection
+identities: people of one video are distinct by construction (cannot-link),
+people of different videos merge when their faces agree. A person is described
+by the mean of the base (dlib) descriptors of its embedded faces, L2-normalised —
+never by features learned on one video, which do not compare across videos —
+and people are joined by average-linkage agglomerative clustering under the
+cannot-links, stopping at ``LINK_THRESHOLD``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cluster import ConstrainedAgglomerative, l2_normalize
+
+# Distance between L2-normalised person means; person means average many faces, so
+# they sit closer than track means (0.4) — measured on celebs11 split into albums
+# with benchmarks/bench_linking.py.
+LINK_THRESHOLD = 0.4
+
+
+@dataclass
+class SourcePeople:
+    """The people of one video (or album): P people."""
+
+    source: str  # the video's stem or the album's name
+    person_ids: np.ndarray  # (P,) int64, the ids used in that source's outputs
+    features: np.ndarray  # (P, D) float32, L2-normalised mean base descriptor
+    faces: np.ndarray  # (P,) int64 faces of each person
+    screen_time_s: np.ndarray  # (P,) float64 seconds (0 for photos)
+    report: str = ""  # path of the source's report, relative to the collection folder
+    chip: list[str] = field(default_factory=list)  # per person: one face chip, relative to the collection folder
+
+
+def people_of_video(result, folder_name: str) -> SourcePeople:
+    """:class:`SourcePeople` of a finished video run (a ``pipeline.VideoResult``)."""
+    from .outputs import people_summary
+
+    emb, tracks = result.embeddings, result.tracks
+    person_of_row = result.track_person[tracks.track_ids[emb.rows]] if len(emb.rows) else np.zeros(0, np.int64)
+    P = result.num_people
+    vectors = l2_normalize(emb.vectors.astype(np.float64)) if len(emb.rows) else np.zeros((0, 128))
+    sums = np.zeros((P, vectors.shape[1] if vectors.ndim == 2 else 128))
+    np.add.at(sums, person_of_row, vectors)
+    summary = people_summary(result)
+    return SourcePeople(
+        source=folder_name,
+        person_ids=np.arange(P, dtype=np.int64),
+        features=l2_normalize(sums).astype(np.float32),
+        faces=np.asarray([p["num_faces"] for p in summary], np.int64),
+        screen_time_s=np.asarray([p["screen_time_s"] for p in summary], np.float64),
+        report=f"{folder_name}/report.html",
+        chip=[f"{folder_name}/chips/person_{p}/0.jpg" for p in range(P)],
+    )
+
+
+def people_of_photos(vectors: np.ndarray, person: np.ndarray, name: str) -> SourcePeople:
+    """:class:`SourcePeople` of a clustered photo album: descriptors (N, D), person of each face (N,)."""
+    P = int(person.max()) + 1 if len(person) else 0
+    sums = np.zeros((P, vectors.shape[1] if vectors.ndim == 2 else 128))
+    np.add.at(sums, person, l2_normalize(vectors.astype(np.float64)))
+    return SourcePeople(
+        source=name,
+        person_ids=np.arange(P, dtype=np.int64),
+        features=l2_normalize(sums).astype(np.float32),
+        faces=np.bincount(person, minlength=P).astype(np.int64),
+        screen_time_s=np.zeros(P),
+        report=f"{name}/report.html",
+        chip=[f"{name}/chips/person_{p}/0.jpg" for p in range(P)],
+    )
+
+
+def link_people(sources: list[SourcePeople], threshold: float = LINK_THRESHOLD, num_people: int | None = None) -> np.ndarray:
+    """Collection identity of every (source, person), in source order: (sum of P,) int64.
+
+    Identities are numbered by total faces, largest first.
+    """
+    X = np.concatenate([s.features for s in sources]) if sources else np.zeros((0, 128), np.float32)
+    owner = np.concatenate([np.full(len(s.person_ids), i) for i, s in enumerate(sources)]) if sources else np.zeros(0, int)
+    if len(X) == 0:
+        return np.zeros(0, np.int64)
+    same_source = [(a, b) for a in range(len(X)) for b in range(a + 1, len(X)) if owner[a] == owner[b]]
+    cannot = np.asarray(same_source, np.int64).reshape(-1, 2)
+    if num_people is not None:
+        model = ConstrainedAgglomerative(n_clusters=num_people, linkage="average")
+    else:
+        model = ConstrainedAgglomerative(distance_threshold=threshold, linkage="average")
+    labels = np.asarray(model.fit_predict(X, cannot), np.int64)
+    faces = np.concatenate([s.faces for s in sources])
+    totals = np.bincount(labels, weights=faces)
+    order = np.argsort(-totals, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[labels]
+
+
+def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold: float) -> dict:
+    """The content of ``people.json``."""
+    entries = [(s, k) for s in sources for k in range(len(s.person_ids))]
+    people = []
+    for pid in range(int(identity.max()) + 1 if len(identity) else 0):
+        members = [entries[i] for i in np.flatnonzero(identity == pid)]
+        people.append(
+            {
+                "id": pid,
+                "appearances": [
+                    {"source": s.source, "person": int(s.person_ids[k]), "faces": int(s.faces[k]),
+                     "screen_time_s": round(float(s.screen_time_s[k]), 3)}
+                    for s, k in members
+                ],
+                "num_sources": len({s.source for s, _ in members}),
+                "faces": int(sum(s.faces[k] for s, k in members)),
+                "screen_time_s": round(float(sum(s.screen_time_s[k] for s, k in members)), 3),
+            }
+        )
+    return {
+        "linking": {"method": "average linkage of person mean descriptors, cannot-link within a source", "threshold": threshold},
+        "sources": [s.source for s in sources],
+        "people": people,
+    }
+
+
+def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold: float = LINK_THRESHOLD,
+                 num_people: int | None = None) -> tuple[Path, Path]:
+    """Link, then write ``OUT/people.json`` and the collection page ``OUT/people.html``; returns both paths."""
+    from .report import render_people_page
+
+    out_root = Path(out_root)
+    identity = link_people(sources, threshold, num_people)
+    doc = people_document(sources, identity, threshold)
+    chips = {(s.source, int(s.person_ids[k])): s.chip[k] for s in sources for k in range(len(s.person_ids)) if k < len(s.chip)}
+    reports = {s.source: s.report for s in sources}
+    path = out_root / "people.json"
+    tmp = path.with_name(".people.json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    page = render_people_page(out_root, doc, chips, reports)
+    return path, page
