@@ -6,7 +6,7 @@ import numpy as np
 from facecluster.linking import SourcePeople, link_people, people_document
 
 
-def _source(name: str, identities: list[int], centres: np.ndarray, rng, noise: float = 0.05) -> SourcePeople:
+def _source(name: str, identities: list[int], centres: np.ndarray, rng, noise: float = 0.01) -> SourcePeople:
     X = centres[identities] + noise * rng.standard_normal((len(identities), centres.shape[1]))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     return SourcePeople(name, np.arange(len(identities)), X.astype(np.float32), np.full(len(identities), 10), np.ones(len(identities)))

@@ -63,10 +63,13 @@ def make_client(scheduler: str):
     kind, arg = parse_scheduler(scheduler)
     if kind == "local":
         cores = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-        # Tasks may start their own process pools (the dlib embedder), which daemonic workers may not.
-        with dask.config.set({"distributed.worker.daemon": False}):
-            cluster = distributed.LocalCluster(n_workers=int(arg), threads_per_worker=max(1, cores // int(arg)),
-                                               processes=True, dashboard_address=None)
+        threads = max(1, cores // int(arg))
+        # Tasks may start their own process pools (the dlib embedder), which daemonic workers may not;
+        # Dask pins OMP_NUM_THREADS to 1 in workers, which would idle OpenCV's detector threads.
+        settings = {"distributed.worker.daemon": False, "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": str(threads)}
+        with dask.config.set(settings):
+            cluster = distributed.LocalCluster(n_workers=int(arg), threads_per_worker=threads, processes=True,
+                                               dashboard_address=None)
         return distributed.Client(cluster), cluster
     try:
         return distributed.Client(str(arg), timeout="20s"), None
