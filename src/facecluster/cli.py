@@ -49,13 +49,16 @@ def main() -> None:
               help="Face network backend: torch (dlib's network run by PyTorch in batches) or dlib (the reference; ~20x slower).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the torch embedder and the learned projection run (auto: a GPU when PyTorch sees one).")
+@click.option("--cues", type=click.Choice(["auto", "face", "face+clothing"]), default="auto", show_default=True,
+              help="face: faces alone; face+clothing: clothing colours within a scene also count (self-calibrated); "
+                   "auto: face+clothing with average, complete or single linkage.")
 @click.option("--scheduler", default=None, metavar="ADDRESS|local:N",
               help="Run the videos as tasks on a Dask cluster: a scheduler address (tcp://host:8786) or local:N worker processes. "
                    "OUT must be reachable from every worker.")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
 def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant,
-        embedder, device, scheduler, parquet, force) -> None:
+        embedder, device, cues, scheduler, parquet, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
     from .app import link_videos, process_videos
     from .progress import TqdmProgress
@@ -73,6 +76,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
         learn_variant=learn_variant,
         embedder=embedder,
         device=device,
+        cues=cues,
     )
 
     def report(outcome) -> None:

@@ -45,18 +45,23 @@ class ConstrainedAgglomerative:
         if self.linkage not in LINKAGES:
             raise ParameterError(f"linkage must be one of {', '.join(LINKAGES)} (here: linkage={self.linkage!r})")
 
-    def fit(self, X: np.ndarray, cannot_link: np.ndarray | None = None) -> "ConstrainedAgglomerative":
-        """X: (n, d) features; cannot_link: (m, 2) int pairs of item indices."""
+    def fit(
+        self, X: np.ndarray, cannot_link: np.ndarray | None = None, distances: np.ndarray | None = None
+    ) -> "ConstrainedAgglomerative":
+        """X: (n, d) features; cannot_link: (m, 2) int pairs of item indices; distances:
+        an (n, n) symmetric distance matrix to use instead of X's Euclidean ones (not with ward)."""
         X = np.asarray(X, np.float64)
         n = X.shape[0]
         self._check(n)
+        if distances is not None and (self.linkage == "ward" or np.shape(distances) != (n, n)):
+            raise ParameterError(f"precomputed distances need an ({n}, {n}) matrix and a linkage other than ward")
         if n == 0:
             self.labels_ = np.zeros(0, np.int64)
             self.n_clusters_ = 0
             self.merge_heights_ = np.zeros(0)
             return self
         ward = self.linkage == "ward"
-        dist = cdist(X, X, "sqeuclidean" if ward else "euclidean")
+        dist = np.array(distances, np.float64) if distances is not None else cdist(X, X, "sqeuclidean" if ward else "euclidean")
         blocked = np.zeros((n, n), bool)
         if cannot_link is not None and len(cannot_link):
             pairs = np.asarray(cannot_link, np.int64).reshape(-1, 2)
@@ -119,8 +124,8 @@ class ConstrainedAgglomerative:
         self.merge_heights_ = np.asarray(heights)
         return self
 
-    def fit_predict(self, X: np.ndarray, cannot_link: np.ndarray | None = None) -> np.ndarray:
-        return self.fit(X, cannot_link).labels_
+    def fit_predict(self, X: np.ndarray, cannot_link: np.ndarray | None = None, distances: np.ndarray | None = None) -> np.ndarray:
+        return self.fit(X, cannot_link, distances).labels_
 
 
 def l2_normalize(X: np.ndarray) -> np.ndarray:

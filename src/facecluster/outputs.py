@@ -214,6 +214,8 @@ def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = 
         "num_tracks": result.tracks.num_tracks,
         "num_people": result.num_people,
         "people": people,
+        **({"clothing_cue": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.clothing.items()}}
+           if result.clothing is not None else {}),
     }
 
 

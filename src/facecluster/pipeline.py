@@ -52,6 +52,7 @@ class PipelineConfig:
     faces_per_track: int = 16
     embedder: str = "torch"  # torch | dlib (see facecluster.embed)
     device: str = "auto"  # auto | cpu | cuda, for the torch embedder and the learned projection
+    cues: str = "auto"  # auto | face | face+clothing (see facecluster.cues); auto = face+clothing where the linkage allows
     cluster: str = "average"  # see facecluster.cluster_methods
     num_people: int | None = None
     distance_threshold: float | None = None  # None: the method's calibrated default
@@ -82,8 +83,17 @@ class PipelineConfig:
 
         if self.embedder not in EMBEDDERS:
             raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {self.embedder!r})")
+        if self.cues not in ("auto", "face", "face+clothing"):
+            raise ParameterError(f"cues must be auto, face or face+clothing (here: {self.cues!r})")
+        if self.cues != "face" and self.cluster not in ("average", "complete", "single"):
+            raise ParameterError(f"the clothing cue needs average, complete or single linkage (here: cluster={self.cluster!r})")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ParameterError(f"device must be auto, cpu or cuda (here: {self.device!r})")
+
+    @property
+    def uses_clothing(self) -> bool:
+        """Whether clustering combines clothing with faces (``auto``: with average, complete or single linkage)."""
+        return self.cues == "face+clothing" or (self.cues == "auto" and self.cluster in ("average", "complete", "single"))
 
     def detector_params(self) -> dict:
         if self.detector == "centerface":
@@ -113,6 +123,7 @@ class VideoResult:
     track_person: np.ndarray  # (T,) int64, person ids 0..P-1 by screen time
     config: PipelineConfig
     timings: dict[str, float] = field(default_factory=dict)
+    clothing: dict | None = None  # with cues face+clothing: the clothing cue's calibration (facecluster.cues)
 
     @property
     def num_people(self) -> int:
@@ -249,12 +260,51 @@ class _Stages:
         self.hook("learn", 1, 1)
         return Embeddings(rows=emb.rows, vectors=data["vectors"])
 
-    def clustering(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings):
+    def context(self, upstream: str, shots: Shots, detections: Detections, emb: Embeddings) -> tuple[str, dict]:
+        """Clothing descriptor of every embedded face and background descriptor of every shot (cached)."""
+        from . import clothing
+
+        key = stage_key("context", {"torso": [clothing.TORSO_WIDTH, clothing.TORSO_GAP, clothing.TORSO_HEIGHT],
+                                    "bins": [clothing.HUE_BINS, clothing.SAT_BINS, clothing.VALUE_BINS],
+                                    "grid": clothing.BACKGROUND_GRID}, [upstream])
+        data = self.cache.load("context", key)
+        if data is not None:
+            return key, data
+        middles = ((shots.starts + shots.ends) // 2).astype(np.int64)
+        rows_by_frame: dict[int, list[int]] = {}
+        for k, r in enumerate(emb.rows.tolist()):
+            rows_by_frame.setdefault(int(detections.frames[r]), []).append(k)
+        order = np.argsort(detections.frames, kind="stable")
+        starts = np.searchsorted(detections.frames[order], np.arange(int(detections.frames.max(initial=-1)) + 2))
+        cloth = np.zeros((len(emb.rows), clothing.DESCRIPTOR_DIM), np.float32)
+        valid = np.zeros(len(emb.rows), bool)
+        background = np.zeros((len(shots), clothing.BACKGROUND_GRID**2 * clothing.DESCRIPTOR_DIM), np.float32)
+        shot_of_middle = {int(m): s for s, m in enumerate(middles)}
+        wanted = set(rows_by_frame) | set(shot_of_middle)
+        for n, frame in enumerate(iter_frames(self.path, frames=wanted)):
+            f = frame.index
+            same_frame = order[starts[f] : starts[f + 1]] if f + 1 < len(starts) else np.zeros(0, np.int64)
+            boxes = detections.boxes[same_frame]
+            if f in rows_by_frame:
+                ks = rows_by_frame[f]
+                # Describe each embedded face with every face of its frame as a possible occluder.
+                desc, ok = clothing.clothing_descriptors(frame.rgb, np.concatenate([detections.boxes[emb.rows[ks]], boxes]))
+                cloth[ks], valid[ks] = desc[: len(ks)], ok[: len(ks)]
+            if f in shot_of_middle:
+                background[shot_of_middle[f]] = clothing.background_descriptor(frame.rgb, boxes)
+            self.hook("context", n + 1, len(wanted))
+        data = {"clothing": cloth, "valid": valid, "background": background}
+        self.cache.save("context", key, data)
+        return key, data
+
+    def clustering(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings, shots: Shots | None = None,
+                   context: dict | None = None):
         cfg = self.config
         features = track_means(tracks, emb)
         first, last = track_spans(tracks, detections)
         cannot = overlapping_pairs(first, last)
         T = tracks.num_tracks
+        self.calibration = None
         if T == 0:
             return np.zeros((0, features.shape[1]), np.float32), np.zeros(0, np.int64)
         model = make_clusterer(
@@ -262,7 +312,10 @@ class _Stages:
             n_clusters=None if cfg.num_people is None else min(cfg.num_people, T),
             threshold=cfg.distance_threshold,
         )
-        labels = model.fit_predict(features, cannot)
+        distances = None
+        if context is not None and shots is not None:
+            distances, self.calibration = track_distances_with_clothing(features, tracks, detections, emb, shots, context, cannot)
+        labels = model.fit_predict(features, cannot, distances) if distances is not None else model.fit_predict(features, cannot)
         return features, order_by_screen_time(labels, first, last)
 
 
@@ -320,6 +373,33 @@ def track_means(tracks: Tracks, emb: Embeddings) -> np.ndarray:
     np.add.at(sums, tids, emb.vectors)
     np.add.at(counts, tids, 1)
     return l2_normalize(sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+
+
+def track_distances_with_clothing(features: np.ndarray, tracks: Tracks, detections: Detections, emb: Embeddings,
+                                  shots: Shots, context: dict, cannot: np.ndarray):
+    """(T, T) face + clothing distances between tracks (see :mod:`facecluster.cues`) and the calibration."""
+    from . import cues, scenes
+
+    T = tracks.num_tracks
+    tids = tracks.track_ids[emb.rows]
+    cloth, valid = context["clothing"], context["valid"].astype(bool)
+    sums = np.zeros((T, cloth.shape[1]))
+    counts = np.zeros(T)
+    np.add.at(sums, tids[valid], cloth[valid])
+    np.add.at(counts, tids[valid], 1)
+    track_cloth = sums / np.maximum(counts, 1)[:, None]
+    halves = []
+    for t in range(T):
+        rows = np.flatnonzero((tids == t) & valid)  # in frame order
+        if len(rows) >= 4:
+            half = len(rows) // 2
+            halves.append(float(np.linalg.norm(cloth[rows[:half]].mean(0) - cloth[rows[half:]].mean(0))))
+    first, _ = track_spans(tracks, detections)
+    shot = shots.shot_of(first)
+    scene_of_shot = scenes.group_shots(context["background"])
+    scene = scene_of_shot[shot] if len(scene_of_shot) else np.zeros(T, np.int64)
+    d, calibration = cues.combined_distances(features, track_cloth, counts > 0, scene, shot, cannot, np.asarray(halves))
+    return d, {**calibration.__dict__, "scenes": int(scene_of_shot.max(initial=-1) + 1)}
 
 
 def track_spans(tracks: Tracks, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
@@ -384,8 +464,14 @@ def run_video(
     features_for_clustering = stages.learned(embed_key, detections, tracks, embeddings)
     timings["learn"] = time.perf_counter() - t0
 
+    context = None
+    if config.uses_clothing:
+        t0 = time.perf_counter()
+        _, context = stages.context(embed_key, shots, detections, embeddings)
+        timings["context"] = time.perf_counter() - t0
+
     t0 = time.perf_counter()
-    features, track_person = stages.clustering(track_key, detections, tracks, features_for_clustering)
+    features, track_person = stages.clustering(track_key, detections, tracks, features_for_clustering, shots, context)
     timings["cluster"] = time.perf_counter() - t0
 
     info = VideoInfo(**{**asdict(info), "num_frames": len(times)})
@@ -400,4 +486,5 @@ def run_video(
         track_person=track_person,
         config=config,
         timings=timings,
+        clothing=stages.calibration,
     )
