@@ -46,6 +46,18 @@ def test_report_sections_and_rename(demo_out):
     (demo_out / "names.json").unlink()
 
 
+def test_report_shows_the_clothing_next_to_the_faces(demo_out):
+    doc = json.loads((demo_out / "clusters.json").read_text())
+    assert doc["parameters"]["cues"] == "auto" and set(doc["clothing_cue"]) >= {"weight", "auc", "same_pairs", "different_pairs", "scenes"}
+    page = (demo_out / "report.html").read_text()
+    for person in doc["people"]:
+        assert 0 < len(person["clothing_chips"]) <= len(person["chips"])  # none where the torso is out of frame
+        for rel in person["clothing_chips"]:
+            assert (demo_out / rel).is_file() and rel in page
+    # The demo has only two pairs of people on screen together: too little to weigh clothing, and the page says so.
+    assert doc["clothing_cue"]["weight"] == 0.0 and "clothing (not used" in page
+
+
 def html_escaped(text):
     import html
 

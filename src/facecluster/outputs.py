@@ -124,15 +124,30 @@ def crop_face(rgb: np.ndarray, box: np.ndarray, side: int = CHIP_SIDE, context: 
     return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
 
 
+def crop_torso(rgb: np.ndarray, face: np.ndarray, side: int = CHIP_SIDE) -> np.ndarray | None:
+    """The torso region the clothing cue describes (see :mod:`facecluster.clothing`), side×side RGB; None if out of frame."""
+    from .clothing import torso_box
+
+    x1, y1, x2, y2 = torso_box(face, rgb.shape)
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return None
+    return cv2.resize(rgb[y1:y2, x1:x2], (side, side), interpolation=cv2.INTER_AREA)
+
+
 def write_chips(
-    result: VideoResult, folder: Path, per_person: int = CHIPS_PER_PERSON, tracks: list[int] = ()
+    result: VideoResult, folder: Path, per_person: int = CHIPS_PER_PERSON, tracks: list[int] = (),
+    clothing_names: dict[int, list[str]] | None = None,
 ) -> dict[int, list[str]]:
     """Save face crops per person under ``folder/chips`` (``chips/person_<p>/<n>.jpg``), and
-    one per listed track (``chips/track_<t>.jpg``); returns person → relative paths."""
+    one per listed track (``chips/track_<t>.jpg``); returns person → relative paths. When the
+    clothing cue was used, also the torso crops of the same faces (``chips/person_<p>/clothing_<n>.jpg``),
+    listed per person in ``clothing_names``."""
     picks = {p: _chip_picks(result, p, per_person) for p in range(result.num_people)}
     jobs: list[tuple[str, int]] = []
     for p, rows in picks.items():
         jobs += [(f"chips/person_{p}/{n}.jpg", r) for n, r in enumerate(rows)]
+        if result.clothing is not None:
+            jobs += [(f"chips/person_{p}/clothing_{n}.jpg", r) for n, r in enumerate(rows)]
     det, tids = result.detections, result.tracks.track_ids
     for t in tracks:
         rows = np.flatnonzero(tids == t)
@@ -148,10 +163,15 @@ def write_chips(
         for frame in iter_frames(result.info.path, frames=set(by_frame)):
             for rel, r in by_frame[frame.index]:
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-                crop = crop_face(frame.rgb, result.detections.boxes[r])
-                cv2.imwrite(str(folder / rel), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+                box = result.detections.boxes[r]
+                crop = crop_torso(frame.rgb, box) if "/clothing_" in rel else crop_face(frame.rgb, box)
+                if crop is not None:
+                    cv2.imwrite(str(folder / rel), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     for p, rows in picks.items():
         names[p] = [f"chips/person_{p}/{n}.jpg" for n in range(len(rows)) if (folder / f"chips/person_{p}/{n}.jpg").exists()]
+        if clothing_names is not None:
+            clothing_names[p] = [f"chips/person_{p}/clothing_{n}.jpg" for n in range(len(rows))
+                                 if (folder / f"chips/person_{p}/clothing_{n}.jpg").exists()]
     return names
 
 
@@ -191,10 +211,13 @@ def uncertainty(result: VideoResult, max_items: int = 6) -> tuple[list[dict], li
     return far[:max_items], pairs[:max_items]
 
 
-def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = None) -> dict:
+def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = None,
+                      clothing_chips: dict[int, list[str]] | None = None) -> dict:
     people = people_summary(result)
     for person in people:
         person["chips"] = (chips or {}).get(person["id"], [])
+        if clothing_chips:
+            person["clothing_chips"] = clothing_chips.get(person["id"], [])
     info = result.info
     return {
         "facecluster_version": __version__,
@@ -232,8 +255,9 @@ def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool 
         write_video_parquet(result, folder / "faces.parquet")
     atomic_write_text(folder / "tracks.csv", tracks_csv(result))
     far, close = uncertainty(result)
-    chip_names = write_chips(result, folder, tracks=[d["track_id"] for d in far]) if chips else {}
-    doc = clusters_document(result, chip_names)
+    clothing_names: dict[int, list[str]] = {}
+    chip_names = write_chips(result, folder, tracks=[d["track_id"] for d in far], clothing_names=clothing_names) if chips else {}
+    doc = clusters_document(result, chip_names, clothing_names)
     for d in far:
         d["chip"] = f"chips/track_{d['track_id']}.jpg" if chips else None
     for d in close:

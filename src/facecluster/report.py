@@ -152,6 +152,13 @@ def render_report(folder: str | Path, doc: dict | None = None) -> Path:
             )
             continue
         share = 100.0 * p.get("screen_time_s", 0) / duration if duration else 0.0
+        if p.get("clothing_chips"):
+            # The clothing the grouping also looked at, under the same faces.
+            clothes = "".join(f'<img src="{_src(c)}" alt="clothing of {_esc(name_of(p["id"]))}" loading="lazy">'
+                              for c in p["clothing_chips"][:6])
+            cue = doc.get("clothing_cue") or {}
+            used = f"clothing, weighed {cue['weight']:.2f} within a scene" if cue.get("weight") else "clothing (not used: this video gave too little evidence)"
+            chips += f'</div><div class="facts">{used}</div><div class="chips clothing">{clothes}'
         out.append(
             f'<div class="card" id="person-{p["id"]}"><h3><span class="swatch" style="background:{colour}"></span>'
             f'{_esc(name_of(p["id"]))}</h3><div class="chips">{chips}</div><div class="facts">'
