@@ -16,19 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets import largest_face_per_photo
 from facecluster.images import cluster_photo_faces, embed_photos
 from facecluster.metrics import all_scores
 
 SETS = {"five_celebrities": "faces/five_celebrities", "celebs11": "faces/celebs11"}
-
-
-def largest_face_per_photo(faces) -> np.ndarray:
-    areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
-    best: dict[int, int] = {}
-    for i, f in enumerate(faces.face_file.tolist()):
-        if f not in best or areas[i] > areas[best[f]]:
-            best[f] = i
-    return np.asarray(sorted(best.values()), np.int64)
 
 
 def main() -> None:
@@ -40,7 +32,7 @@ def main() -> None:
         t0 = time.perf_counter()
         faces = embed_photos(Path(args.data) / rel, workers=os.cpu_count() or 1)
         embed_s = time.perf_counter() - t0
-        scored = largest_face_per_photo(faces)
+        scored = largest_face_per_photo(faces.face_file, faces.boxes)
         truth = np.asarray([Path(faces.files[faces.face_file[i]]).parent.name for i in scored])
         k_true = len(np.unique(truth))
         for k, learn in ((None, "none"), (k_true, "none"), (None, "ssiam"), (k_true, "ssiam")):

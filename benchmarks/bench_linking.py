@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets import largest_face_per_photo
 from facecluster.images import cluster_photo_faces, embed_photos
 from facecluster.linking import LINK_THRESHOLD, link_people, people_of_photos
 from facecluster.metrics import all_scores
@@ -46,15 +47,6 @@ def subset(faces, keep_files: np.ndarray):
                    face_index=faces.face_index[rows], boxes=faces.boxes[rows], scores=faces.scores[rows], vectors=faces.vectors[rows])
 
 
-def largest(faces) -> np.ndarray:
-    areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
-    best: dict[int, int] = {}
-    for i, f in enumerate(faces.face_file.tolist()):
-        if f not in best or areas[i] > areas[best[f]]:
-            best[f] = i
-    return np.asarray(sorted(best.values()), np.int64)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("FACECLUSTER_DATA", "../shared/data"))
@@ -67,7 +59,7 @@ def main() -> None:
     for a in range(3):
         part = subset(faces, np.flatnonzero(album == a))
         person = cluster_photo_faces(part)
-        scored = largest(part)
+        scored = largest_face_per_photo(part.face_file, part.boxes)
         albums.append((part, person, scored))
         sources.append(people_of_photos(part.vectors, person, "ABC"[a]))
         truths.append(np.asarray([Path(part.files[part.face_file[i]]).parent.name for i in scored]))

@@ -119,27 +119,11 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
         write_faces_csv(tmp / "pred", r.detections.frames[rows], r.detections.boxes[rows], track_label[r.tracks.track_ids[rows]])
         return [{**base, "method": method, "wall_s": wall, "faces": len(rows), **score_video(data, clip, tmp / "pred")}]
     if method == "face_recognition":
-        import dlib
-
         import recipes
         from facecluster.decode import iter_frames
-        from facecluster.embed import embed_chip_batches, model_file
 
         t0 = time.perf_counter()
-        detector = dlib.get_frontal_face_detector()
-        predictor = dlib.shape_predictor(model_file("shape_predictor_5_face_landmarks.dat"))
-        frames, boxes = [], []
-
-        def chips():
-            for frame in iter_frames(video):
-                b, c = recipes.hog_faces(frame.rgb, detector, predictor)
-                frames.extend([frame.index] * len(b))
-                boxes.extend(b)
-                if len(c):
-                    yield c
-
-        X = np.concatenate(list(embed_chip_batches(chips(), workers=workers, embedder="dlib")) or [np.zeros((0, 128), np.float32)])
-        labels = recipes.chinese_whispers(X)
+        frames, boxes, X, labels = recipes.face_recognition_recipe(((f.index, f.rgb) for f in iter_frames(video)), workers)
         wall = time.perf_counter() - t0
         write_faces_csv(tmp / "pred", frames, boxes, labels)
         return [{**base, "method": method, "wall_s": wall, "faces": len(X), **score_video(data, clip, tmp / "pred")}]
@@ -162,19 +146,11 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
 # ---------------------------------------------------------------- photos
 
 
-def largest_per_photo(file_of_face: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    best: dict[int, int] = {}
-    for i, f in enumerate(file_of_face.tolist()):
-        if f not in best or areas[i] > areas[best[f]]:
-            best[f] = i
-    return np.asarray(sorted(best.values()), np.int64)
-
-
 def score_photos(files: list[str], file_of_face: np.ndarray, boxes: np.ndarray, labels: np.ndarray, n_photos: int) -> dict:
+    from datasets import largest_face_per_photo
     from facecluster.metrics import all_scores
 
-    scored = largest_per_photo(file_of_face, boxes)
+    scored = largest_face_per_photo(file_of_face, boxes)
     truth = np.asarray([Path(files[file_of_face[i]]).parent.name for i in scored])
     s = all_scores(truth, labels[scored]) if len(scored) else {}
     s["detection_recall"] = len(scored) / n_photos  # photos with a face found
@@ -208,35 +184,25 @@ def photo_rows(method: str, data: Path, name: str, workers: int) -> list[dict]:
         return [{**base, "method": label, "wall_s": wall, "faces": len(labels),
                  **score_photos(faces.files, faces.face_file, faces.boxes, labels, n_photos)}]
     if method == "face_recognition":
-        import dlib
-
         import recipes
-        from facecluster.embed import embed_chip_batches, model_file
         from facecluster.errors import InputError
 
-        t0 = time.perf_counter()
-        detector = dlib.get_frontal_face_detector()
-        predictor = dlib.shape_predictor(model_file("shape_predictor_5_face_landmarks.dat"))
-        files, file_of_face, boxes = [], [], []
+        files: list[str] = []
 
-        def chips():
+        def photos():
             for path in list_photos(root):
                 try:
                     rgb = load_photo(path)
                 except InputError:
                     continue
-                b, c = recipes.hog_faces(rgb, detector, predictor)
                 files.append(str(path.relative_to(root)))
-                file_of_face.extend([len(files) - 1] * len(b))
-                boxes.extend(b)
-                if len(c):
-                    yield c
+                yield len(files) - 1, rgb
 
-        X = np.concatenate(list(embed_chip_batches(chips(), workers=workers, embedder="dlib")) or [np.zeros((0, 128), np.float32)])
-        labels = recipes.chinese_whispers(X)
+        t0 = time.perf_counter()
+        file_of_face, boxes, X, labels = recipes.face_recognition_recipe(photos(), workers)
         wall = time.perf_counter() - t0
         return [{**base, "method": method, "wall_s": wall, "faces": len(X),
-                 **score_photos(files, np.asarray(file_of_face), np.asarray(boxes).reshape(-1, 4), labels, n_photos)}]
+                 **score_photos(files, np.asarray(file_of_face, np.int64), boxes, labels, n_photos)}]
     raise ValueError(method)
 
 

@@ -100,3 +100,14 @@ def photo_faces(folder: Path, cache: Path):
     return X, y
 
 
+
+
+def largest_face_per_photo(face_file: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Row of the largest face of each photo that has one: face_file (N,) photo of each face,
+    boxes (N, 4) → sorted (P',) int64 rows."""
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    best: dict[int, int] = {}
+    for i, f in enumerate(np.asarray(face_file).tolist()):
+        if f not in best or areas[i] > areas[best[f]]:
+            best[f] = i
+    return np.asarray(sorted(best.values()), np.int64)

@@ -128,3 +128,29 @@ def hog_faces(rgb: np.ndarray, detector, predictor) -> tuple[np.ndarray, np.ndar
         shapes.append(predictor(image, r))
     chips = dlib.get_face_chips(image, shapes, size=150, padding=0.25)
     return boxes, np.stack([np.asarray(c, np.uint8) for c in chips])
+
+
+def face_recognition_recipe(images, workers: int = 1):
+    """The whole face_recognition recipe over ``images``, an iterable of (key, RGB image):
+    HOG faces, dlib descriptors of every face (the dlib backend, on ``workers`` processes),
+    Chinese whispers at 0.5. Returns the key of each face (list), boxes (n, 4), descriptors
+    (n, 128) and labels (n,)."""
+    import dlib
+
+    from facecluster.embed import embed_chip_batches, model_file
+
+    detector = dlib.get_frontal_face_detector()
+    predictor = dlib.shape_predictor(model_file("shape_predictor_5_face_landmarks.dat"))
+    keys: list = []
+    boxes: list = []
+
+    def chips():
+        for key, rgb in images:
+            b, c = hog_faces(rgb, detector, predictor)
+            keys.extend([key] * len(b))
+            boxes.extend(b)
+            if len(c):
+                yield c
+
+    X = np.concatenate(list(embed_chip_batches(chips(), workers=workers, embedder="dlib")) or [np.zeros((0, 128), np.float32)])
+    return keys, np.asarray(boxes, np.float32).reshape(-1, 4), X, chinese_whispers(X)
