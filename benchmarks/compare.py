@@ -106,7 +106,7 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
         import recipes
 
         t0 = time.perf_counter()
-        cfg = PipelineConfig(workers=workers, detector="dlib-hog", faces_per_track=0, embedder="dlib")
+        cfg = PipelineConfig(workers=workers, detector="dlib-hog", faces_per_track=0, embedder="dlib", cues="face")
         r = run_video(video, tmp / "run", cfg, force=True)
         wall = time.perf_counter() - t0 - r.timings.get("cluster", 0.0)  # our own clustering step is not part of the recipe
         t1 = time.perf_counter()
@@ -129,7 +129,7 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
         return [{**base, "method": method, "wall_s": wall, "faces": len(X), **score_video(data, clip, tmp / "pred")}]
     if method == "shared":
         t0 = time.perf_counter()
-        r = run_video(video, tmp / "run", PipelineConfig(workers=workers, faces_per_track=0), force=True)
+        r = run_video(video, tmp / "run", PipelineConfig(workers=workers, faces_per_track=0, cues="face"), force=True)
         pipeline_s = time.perf_counter() - t0 - r.timings.get("cluster", 0.0)
         out = []
         for name in SHARED:
