@@ -74,15 +74,15 @@ def main() -> None:
     lines = [
         f"# Stage timings ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, workers={args.workers})",
         "",
-        "| clip | frames | faces (tracked / embedded) | shots+decode s (fps) | detect s (fps) | track s | embed s (faces/s) | cluster s | total s | × duration | peak RSS MB main / worker |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| clip | frames | faces (tracked / embedded) | shots+decode s (fps) | detect s (fps) | track s | embed s (faces/s) | clothing s | cluster s | total s | × duration | peak RSS MB main / worker |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         t = r["timings_s"]
         lines.append(
             f"| {r['video']} | {r['frames']} | {r['faces_in_tracks']} / {r['faces_embedded']} | {t['shots']:.1f} ({r['shots_fps']:.0f}) "
             f"| {t['detect']:.1f} ({r['detect_fps']:.1f}) | {t['track']:.2f} | {t['embed']:.1f} ({r['embed_faces_per_s']:.1f}) "
-            f"| {t['cluster']:.3f} | {r['total_s']:.1f} | {r['realtime_factor']:.2f} | {r['peak_rss_mb_main']:.0f} / {r['peak_rss_mb_worker']:.0f} |"
+            f"| {t.get('context', 0.0):.1f} | {t['cluster']:.3f} | {r['total_s']:.1f} | {r['realtime_factor']:.2f} | {r['peak_rss_mb_main']:.0f} / {r['peak_rss_mb_worker']:.0f} |"
         )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
