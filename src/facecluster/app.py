@@ -137,7 +137,7 @@ def process_videos(
     return outcomes
 
 
-def link_videos(out_root: str | Path, outcomes: list[VideoOutcome], num_people: int | None = None) -> tuple[Path, Path] | None:
+def link_videos(out_root: str | Path, outcomes: list[VideoOutcome]) -> tuple[Path, Path] | None:
     """``OUT/people.json`` and ``OUT/people.html``: the people of the finished videos linked
     across videos (None when fewer than two videos finished)."""
     from .linking import write_people
@@ -145,7 +145,7 @@ def link_videos(out_root: str | Path, outcomes: list[VideoOutcome], num_people: 
     sources = [o.people for o in outcomes if o.people is not None]
     if len(sources) < 2:
         return None
-    return write_people(out_root, sources, num_people=num_people)
+    return write_people(out_root, sources)
 
 
 def run_demo(out_root: str | Path, config: PipelineConfig = PipelineConfig(), *, hook: ProgressHook | None = None) -> VideoOutcome:

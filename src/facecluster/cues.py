@@ -50,15 +50,11 @@ class ClothingCalibration:
 
 def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     """P(a random *different* pair has a larger clothing distance than a random *same* pair)."""
+    from scipy.stats import rankdata
+
     if len(positive) == 0 or len(negative) == 0:
         return 0.5
-    both = np.concatenate([positive, negative])
-    ranks = np.argsort(np.argsort(both, kind="stable"), kind="stable") + 1.0
-    # average ranks of ties
-    for value in np.unique(both):
-        tie = both == value
-        if tie.sum() > 1:
-            ranks[tie] = ranks[tie].mean()
+    ranks = rankdata(np.concatenate([positive, negative]))  # ties get their average rank
     r_neg = ranks[len(positive):].sum()
     n_pos, n_neg = len(positive), len(negative)
     return float((r_neg - n_neg * (n_neg + 1) / 2) / (n_pos * n_neg))

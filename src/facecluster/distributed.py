@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import FaceclusterError, InputError, MissingDependencyError, ParameterError
+from .errors import InputError, MissingDependencyError, ParameterError
 
 TOPIC_PREFIX = "facecluster-progress"
 PROGRESS_INTERVAL_S = 0.25
@@ -158,9 +158,7 @@ def process_videos_on_dask(paths: list[Path], out_root: Path, config, *, schedul
         for future in distributed.as_completed(futures):
             i = futures[future]
             try:
-                outcome = future.result()
-            except FaceclusterError as exc:
-                outcome = VideoOutcome(video=paths[i], folder=output_folder(out_root, paths[i]), error=str(exc))
+                outcome = future.result()  # bad input comes back as outcome.error, not as an exception
             except Exception as exc:  # the task failed twice (worker lost, unexpected error)
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 outcome = VideoOutcome(video=paths[i], folder=output_folder(out_root, paths[i]),

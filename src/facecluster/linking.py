@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import atomic_write_text
 from .cluster import ConstrainedAgglomerative, l2_normalize
 
 # Distance between L2-normalised person means; person means average many faces, so
@@ -37,45 +38,44 @@ class SourcePeople:
     chip: list[str] = field(default_factory=list)  # per person: one face chip, relative to the collection folder
 
 
+def _source_people(name: str, vectors: np.ndarray, person: np.ndarray, P: int, faces: np.ndarray,
+                   screen_time_s: np.ndarray) -> SourcePeople:
+    """People 0..P-1 of one source described by the L2-normalised mean of their faces' L2-normalised
+    descriptors: vectors (N, D), person of each (N,)."""
+    dim = vectors.shape[1] if vectors.ndim == 2 else 128
+    sums = np.zeros((P, dim))
+    if len(person):
+        np.add.at(sums, person, l2_normalize(vectors.astype(np.float64)))
+    return SourcePeople(
+        source=name,
+        person_ids=np.arange(P, dtype=np.int64),
+        features=l2_normalize(sums).astype(np.float32),
+        faces=np.asarray(faces, np.int64),
+        screen_time_s=np.asarray(screen_time_s, np.float64),
+        report=f"{name}/report.html",
+        chip=[f"{name}/chips/person_{p}/0.jpg" for p in range(P)],
+    )
+
+
 def people_of_video(result, folder_name: str) -> SourcePeople:
     """:class:`SourcePeople` of a finished video run (a ``pipeline.VideoResult``)."""
     from .outputs import people_summary
 
-    emb, tracks = result.embeddings, result.tracks
-    person_of_row = result.track_person[tracks.track_ids[emb.rows]] if len(emb.rows) else np.zeros(0, np.int64)
-    P = result.num_people
-    vectors = l2_normalize(emb.vectors.astype(np.float64)) if len(emb.rows) else np.zeros((0, 128))
-    sums = np.zeros((P, vectors.shape[1] if vectors.ndim == 2 else 128))
-    np.add.at(sums, person_of_row, vectors)
+    emb = result.embeddings
     summary = people_summary(result)
-    return SourcePeople(
-        source=folder_name,
-        person_ids=np.arange(P, dtype=np.int64),
-        features=l2_normalize(sums).astype(np.float32),
-        faces=np.asarray([p["num_faces"] for p in summary], np.int64),
-        screen_time_s=np.asarray([p["screen_time_s"] for p in summary], np.float64),
-        report=f"{folder_name}/report.html",
-        chip=[f"{folder_name}/chips/person_{p}/0.jpg" for p in range(P)],
+    return _source_people(
+        folder_name, emb.vectors, result.track_person[result.tracks.track_ids[emb.rows]], result.num_people,
+        [p["num_faces"] for p in summary], [p["screen_time_s"] for p in summary],
     )
 
 
 def people_of_photos(vectors: np.ndarray, person: np.ndarray, name: str) -> SourcePeople:
     """:class:`SourcePeople` of a clustered photo album: descriptors (N, D), person of each face (N,)."""
     P = int(person.max()) + 1 if len(person) else 0
-    sums = np.zeros((P, vectors.shape[1] if vectors.ndim == 2 else 128))
-    np.add.at(sums, person, l2_normalize(vectors.astype(np.float64)))
-    return SourcePeople(
-        source=name,
-        person_ids=np.arange(P, dtype=np.int64),
-        features=l2_normalize(sums).astype(np.float32),
-        faces=np.bincount(person, minlength=P).astype(np.int64),
-        screen_time_s=np.zeros(P),
-        report=f"{name}/report.html",
-        chip=[f"{name}/chips/person_{p}/0.jpg" for p in range(P)],
-    )
+    return _source_people(name, vectors, person, P, np.bincount(person, minlength=P), np.zeros(P))
 
 
-def link_people(sources: list[SourcePeople], threshold: float = LINK_THRESHOLD, num_people: int | None = None) -> np.ndarray:
+def link_people(sources: list[SourcePeople], threshold: float = LINK_THRESHOLD) -> np.ndarray:
     """Collection identity of every (source, person), in source order: (sum of P,) int64.
 
     Identities are numbered by total faces, largest first.
@@ -84,13 +84,10 @@ def link_people(sources: list[SourcePeople], threshold: float = LINK_THRESHOLD, 
     owner = np.concatenate([np.full(len(s.person_ids), i) for i, s in enumerate(sources)]) if sources else np.zeros(0, int)
     if len(X) == 0:
         return np.zeros(0, np.int64)
-    same_source = [(a, b) for a in range(len(X)) for b in range(a + 1, len(X)) if owner[a] == owner[b]]
-    cannot = np.asarray(same_source, np.int64).reshape(-1, 2)
-    if num_people is not None:
-        model = ConstrainedAgglomerative(n_clusters=num_people, linkage="average")
-    else:
-        model = ConstrainedAgglomerative(distance_threshold=threshold, linkage="average")
-    labels = np.asarray(model.fit_predict(X, cannot), np.int64)
+    a, b = np.triu_indices(len(X), 1)
+    same_source = owner[a] == owner[b]
+    cannot = np.stack([a[same_source], b[same_source]], axis=1)
+    labels = np.asarray(ConstrainedAgglomerative(distance_threshold=threshold, linkage="average").fit_predict(X, cannot), np.int64)
     faces = np.concatenate([s.faces for s in sources])
     totals = np.bincount(labels, weights=faces)
     order = np.argsort(-totals, kind="stable")
@@ -125,19 +122,16 @@ def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold
     }
 
 
-def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold: float = LINK_THRESHOLD,
-                 num_people: int | None = None) -> tuple[Path, Path]:
+def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold: float = LINK_THRESHOLD) -> tuple[Path, Path]:
     """Link, then write ``OUT/people.json`` and the collection page ``OUT/people.html``; returns both paths."""
     from .report import render_people_page
 
     out_root = Path(out_root)
-    identity = link_people(sources, threshold, num_people)
+    identity = link_people(sources, threshold)
     doc = people_document(sources, identity, threshold)
     chips = {(s.source, int(s.person_ids[k])): s.chip[k] for s in sources for k in range(len(s.person_ids)) if k < len(s.chip)}
     reports = {s.source: s.report for s in sources}
     path = out_root / "people.json"
-    tmp = path.with_name(".people.json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
     page = render_people_page(out_root, doc, chips, reports)
     return path, page

@@ -143,28 +143,28 @@ def write_chips(
     clothing cue was used, also the torso crops of the same faces (``chips/person_<p>/clothing_<n>.jpg``),
     listed per person in ``clothing_names``."""
     picks = {p: _chip_picks(result, p, per_person) for p in range(result.num_people)}
-    jobs: list[tuple[str, int]] = []
+    jobs: list[tuple[str, int, bool]] = []  # (path, detection row, torso instead of face)
     for p, rows in picks.items():
-        jobs += [(f"chips/person_{p}/{n}.jpg", r) for n, r in enumerate(rows)]
+        jobs += [(f"chips/person_{p}/{n}.jpg", r, False) for n, r in enumerate(rows)]
         if result.clothing is not None:
-            jobs += [(f"chips/person_{p}/clothing_{n}.jpg", r) for n, r in enumerate(rows)]
+            jobs += [(f"chips/person_{p}/clothing_{n}.jpg", r, True) for n, r in enumerate(rows)]
     det, tids = result.detections, result.tracks.track_ids
     for t in tracks:
         rows = np.flatnonzero(tids == t)
-        jobs.append((f"chips/track_{t}.jpg", int(rows[np.argmax(det.scores[rows])])))
-    by_frame: dict[int, list[tuple[str, int]]] = {}
-    for rel, r in jobs:
-        by_frame.setdefault(int(det.frames[r]), []).append((rel, r))
+        jobs.append((f"chips/track_{t}.jpg", int(rows[np.argmax(det.scores[rows])]), False))
+    by_frame: dict[int, list[tuple[str, int, bool]]] = {}
+    for job in jobs:
+        by_frame.setdefault(int(det.frames[job[1]]), []).append(job)
     chips_dir = folder / "chips"
     if chips_dir.exists():
         shutil.rmtree(chips_dir)
     names: dict[int, list[str]] = {p: [] for p in picks}
     if by_frame:
         for frame in iter_frames(result.info.path, frames=set(by_frame)):
-            for rel, r in by_frame[frame.index]:
+            for rel, r, torso in by_frame[frame.index]:
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
                 box = result.detections.boxes[r]
-                crop = crop_torso(frame.rgb, box) if "/clothing_" in rel else crop_face(frame.rgb, box)
+                crop = crop_torso(frame.rgb, box) if torso else crop_face(frame.rgb, box)
                 if crop is not None:
                     cv2.imwrite(str(folder / rel), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     for p, rows in picks.items():
