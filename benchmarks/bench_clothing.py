@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 
 from facecluster.app import process_videos
-from facecluster.evaluate import evaluate_dirs
-from facecluster.pipeline import PipelineConfig
+from facecluster.config import PipelineConfig
+from facecluster.research.evaluate import evaluate_dirs
 
 CLIPS = ["short_hamilton_clip", "sweden"]
 TRUE_K = {"short_hamilton_clip": 13, "sweden": 31, "hamilton_then_sweden": 44}
@@ -29,7 +29,7 @@ def concatenate(data: Path, work: Path) -> tuple[Path, Path]:
     import av
     import numpy as np
 
-    from facecluster.decode import iter_frames
+    from facecluster.video.decode import iter_frames
 
     video, gt = work / "hamilton_then_sweden.mp4", work / "gt_hamilton_then_sweden"
     if video.is_file() and (gt / "faces.csv").is_file():

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from datasets import CLIPS, clip_tracks, embedding_sets, photo_faces
-from facecluster.cluster import l2_normalize
-from facecluster.cluster_methods import CONSTRAINED_METHODS, make_clusterer
-from facecluster.metrics import all_scores
+
+from facecluster.cluster.registry import CONSTRAINED_METHODS, make_clusterer
+from facecluster.distances import l2_normalize
+from facecluster.research.metrics import all_scores
 
 
 def density(X: np.ndarray, method: str) -> np.ndarray:
@@ -62,7 +62,7 @@ def main() -> None:
                 labels = density(X, method)
             else:
                 model = make_clusterer(method, n_clusters=true_k if mode == "known" else None)
-                labels = model.fit_predict(l2_normalize(X), cannot)
+                labels = model.fit_predict(l2_normalize(X), cannot_link=cannot)
             secs = time.perf_counter() - t0
             pred = expand(labels)
             s = all_scores(y, pred)

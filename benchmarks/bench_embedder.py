@@ -34,8 +34,8 @@ TORCH_BATCHES = [1, 16, 64, 256]
 
 def real_chips(data: Path, count: int) -> np.ndarray:
     """(count, 150, 150, 3) uint8 chips, half from each clip, at ground-truth boxes."""
-    from facecluster.decode import iter_frames
-    from facecluster.embed import FaceAligner
+    from facecluster.faces.align import FaceAligner
+    from facecluster.video.decode import iter_frames
 
     aligner, chips = FaceAligner(), []
     for clip in CLIPS:
@@ -54,7 +54,7 @@ def real_chips(data: Path, count: int) -> np.ndarray:
 
 def child(config: str, chips_path: str, workers: int) -> None:
     """Run one configuration and print one JSON line."""
-    from facecluster.embed import DlibEmbedder, TorchEmbedder, embed_chip_batches
+    from facecluster.faces.embed import DlibEmbedder, TorchEmbedder, embed_chip_batches
 
     chips = np.load(chips_path)
     backend, _, arg = config.partition(":")

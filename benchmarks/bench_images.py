@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from datasets import largest_face_per_photo
-from facecluster.images import cluster_photo_faces, embed_photos
-from facecluster.metrics import all_scores
+
+from facecluster.pipeline.photos import cluster_photo_faces, embed_photos
+from facecluster.research.metrics import all_scores
 
 SETS = {"five_celebrities": "faces/five_celebrities", "celebs11": "faces/celebs11"}
 

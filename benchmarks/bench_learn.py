@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from datasets import clip_faces, embedding_sets, photo_faces
-from facecluster.cluster import ConstrainedAgglomerative, l2_normalize
+
+from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+from facecluster.distances import l2_normalize
 from facecluster.learn.variants import make_learner
-from facecluster.metrics import all_scores
+from facecluster.research.metrics import all_scores
 
 
 def score(F, y):

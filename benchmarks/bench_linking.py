@@ -18,11 +18,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
 from datasets import largest_face_per_photo
-from facecluster.images import cluster_photo_faces, embed_photos
-from facecluster.linking import LINK_THRESHOLD, link_people, people_of_photos
-from facecluster.metrics import all_scores
+
+from facecluster.cluster.linking import LINK_THRESHOLD, link_people
+from facecluster.outputs.people import people_of_photos
+from facecluster.pipeline.photos import cluster_photo_faces, embed_photos
+from facecluster.research.metrics import all_scores
 
 THRESHOLDS = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
 

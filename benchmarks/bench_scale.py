@@ -24,8 +24,8 @@ import numpy as np
 
 
 def one(n: int, data: Path) -> dict:
-    from facecluster.finch import FINCH
-    from facecluster.metrics import all_scores
+    from facecluster.cluster.finch import FINCH
+    from facecluster.research.metrics import all_scores
 
     means = np.load(data / "embeddings" / "jurassic_park_dlib128.npz")["encodings"].astype(np.float32)
     rng = np.random.default_rng(0)

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from facecluster.cluster import ConstrainedAgglomerative, l2_normalize
-from facecluster.evaluate import evaluate_dirs
-from facecluster.metrics import all_scores
-from facecluster.outputs import write_video_outputs
-from facecluster.pipeline import PipelineConfig, run_video
+from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+from facecluster.config import PipelineConfig
+from facecluster.distances import l2_normalize
+from facecluster.outputs.video import write_video_outputs
+from facecluster.pipeline.video import run_video
+from facecluster.research.evaluate import evaluate_dirs
+from facecluster.research.metrics import all_scores
 
 THRESHOLDS = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8]
 CLIPS = ["short_hamilton_clip", "sweden"]

@@ -79,16 +79,17 @@ def write_faces_csv(folder: Path, frames, boxes, persons) -> None:
 
 
 def score_video(data: Path, clip: str, folder: Path) -> dict:
-    from facecluster.evaluate import evaluate_dirs
+    from facecluster.research.evaluate import evaluate_dirs
 
     return evaluate_dirs(folder, data / "video" / "gt" / clip)
 
 
 def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> list[dict]:
     from facecluster.app import process_videos
-    from facecluster.decode import probe
-    from facecluster.pipeline import PipelineConfig, run_video, track_spans
-    from facecluster.cluster import overlapping_pairs
+    from facecluster.config import PipelineConfig
+    from facecluster.pipeline.video import run_video
+    from facecluster.video.decode import probe
+    from facecluster.video.tracking import overlapping_pairs, track_spans
 
     video = data / "video" / f"{clip}.mp4"
     info = probe(video)
@@ -120,7 +121,8 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
         return [{**base, "method": method, "wall_s": wall, "faces": len(rows), **score_video(data, clip, tmp / "pred")}]
     if method == "face_recognition":
         import recipes
-        from facecluster.decode import iter_frames
+
+        from facecluster.video.decode import iter_frames
 
         t0 = time.perf_counter()
         frames, boxes, X, labels = recipes.face_recognition_recipe(((f.index, f.rgb) for f in iter_frames(video)), workers)
@@ -148,7 +150,8 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
 
 def score_photos(files: list[str], file_of_face: np.ndarray, boxes: np.ndarray, labels: np.ndarray, n_photos: int) -> dict:
     from datasets import largest_face_per_photo
-    from facecluster.metrics import all_scores
+
+    from facecluster.research.metrics import all_scores
 
     scored = largest_face_per_photo(file_of_face, boxes)
     truth = np.asarray([Path(files[file_of_face[i]]).parent.name for i in scored])
@@ -158,7 +161,7 @@ def score_photos(files: list[str], file_of_face: np.ndarray, boxes: np.ndarray, 
 
 
 def photo_rows(method: str, data: Path, name: str, workers: int) -> list[dict]:
-    from facecluster.images import cluster_photo_faces, embed_photos, list_photos, load_photo
+    from facecluster.pipeline.photos import cluster_photo_faces, embed_photos, list_photos, load_photo
 
     root = data / PHOTOS[name]
     n_photos = len(list_photos(root))
@@ -185,6 +188,7 @@ def photo_rows(method: str, data: Path, name: str, workers: int) -> list[dict]:
                  **score_photos(faces.files, faces.face_file, faces.boxes, labels, n_photos)}]
     if method == "face_recognition":
         import recipes
+
         from facecluster.errors import InputError
 
         files: list[str] = []
@@ -212,10 +216,11 @@ def photo_rows(method: str, data: Path, name: str, workers: int) -> list[dict]:
 def embedding_rows(method: str, data: Path, name: str) -> list[dict]:
     import recipes
     from datasets import embedding_sets
-    from facecluster.cluster import l2_normalize
-    from facecluster.cluster_methods import make_clusterer
-    from facecluster.images import PHOTO_DISTANCE_THRESHOLD
-    from facecluster.metrics import all_scores
+
+    from facecluster.cluster.registry import make_clusterer
+    from facecluster.distances import l2_normalize
+    from facecluster.pipeline.photos import PHOTO_DISTANCE_THRESHOLD
+    from facecluster.research.metrics import all_scores
 
     X, y = embedding_sets(data)[name]
     X = np.asarray(X, np.float32)

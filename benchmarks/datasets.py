@@ -7,11 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-from facecluster.detect.base import box_iou
-from facecluster.pipeline import PipelineConfig, VideoResult, run_video, track_means, track_spans
-from facecluster.cluster import overlapping_pairs
+from facecluster.cluster.tracks import track_means
+from facecluster.config import PipelineConfig
+from facecluster.faces.detect.base import box_iou
+from facecluster.pipeline.video import VideoResult, run_video
+from facecluster.video.tracking import overlapping_pairs, track_spans
 
 CLIPS = ("short_hamilton_clip", "sweden")
+
+
+def data_root() -> Path:
+    """``$FACECLUSTER_DATA``, else ``../shared/data`` beside the repository."""
+    return Path(os.environ.get("FACECLUSTER_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def embedding_sets(data: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -72,8 +79,9 @@ def photo_faces(folder: Path, cache: Path):
     labels are the folder names. Cached in ``cache``."""
     import cv2
 
-    from facecluster.detect import make_detector
-    from facecluster.embed import FaceAligner, default_workers, embed_chip_batches
+    from facecluster.faces.align import FaceAligner
+    from facecluster.faces.detect import make_detector
+    from facecluster.faces.embed import default_workers, embed_chip_batches
 
     if cache.is_file():
         data = np.load(cache)

@@ -107,7 +107,7 @@ def photoprism_dbscan(X: np.ndarray) -> np.ndarray:
 
 def finch_plain(X: np.ndarray, level: int = 1) -> np.ndarray:
     """FINCH (Sarfraz et al. 2019) on L2-normalised descriptors, no constraints, partition ``level``."""
-    from facecluster.finch import FINCH
+    from facecluster.cluster.finch import FINCH
 
     return np.asarray(FINCH(level=level).fit_predict(_l2(X)), np.int64)
 
@@ -137,7 +137,8 @@ def face_recognition_recipe(images, workers: int = 1):
     (n, 128) and labels (n,)."""
     import dlib
 
-    from facecluster.embed import embed_chip_batches, model_file
+    from facecluster.faces.align import model_file
+    from facecluster.faces.embed import embed_chip_batches
 
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(model_file("shape_predictor_5_face_landmarks.dat"))

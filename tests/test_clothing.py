@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from facecluster.cluster import ConstrainedAgglomerative
-from facecluster.clothing import DESCRIPTOR_DIM, background_descriptor, clothing_descriptors, torso_box
-from facecluster.cues import CAP, MAX_WEIGHT, auc, calibrate, combined_distances
-from facecluster.scenes import group_shots
+from facecluster.clothing.descriptors import DESCRIPTOR_DIM, background_descriptor, clothing_descriptors, torso_box
+from facecluster.clothing.distance import CAP, MAX_WEIGHT, auc, calibrate, combined_distances
+from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+from facecluster.video.scenes import group_shots
 
 
 def frame_with_people(people, size=(320, 240), background=(40, 40, 40)):
@@ -111,7 +111,7 @@ def test_same_colours_in_different_scenes_do_not_join_different_people():
     d, calibration = _video(faces, np.stack([red] * 4), scene=[1, 1, 2, 2], shot=[10, 11, 20, 21], cannot=np.zeros((0, 2), int))
     assert calibration.weight > 0  # clothing is informative in this video ...
     assert np.allclose(d[CAL : CAL + 2, CAL + 2 : CAL + 4], np.linalg.norm(anna - ben))  # ... but never across scenes
-    labels = ConstrainedAgglomerative(distance_threshold=0.4, linkage="average").fit_predict(np.zeros((CAL + 4, 1)), None, d)
+    labels = ConstrainedAgglomerative(distance_threshold=0.4, linkage="average", metric="precomputed").fit_predict(d)
     a1, a2, b1, b2 = labels[CAL:]
     assert a1 == a2 and b1 == b2 and a1 != b1
 
@@ -128,5 +128,5 @@ def test_a_change_of_clothes_does_not_split_a_strong_face_match():
     face_d = np.linalg.norm(anna - close)
     assert np.isclose(d[CAL, CAL + 2], 0.0, atol=1e-6) and np.isclose(d[CAL + 1, CAL + 2], face_d)  # across scenes: faces alone
     assert face_d < d[CAL + 2, CAL + 3] <= face_d + CAP + 1e-9  # within a scene, clothing moves a pair by at most CAP
-    labels = ConstrainedAgglomerative(distance_threshold=0.4, linkage="average").fit_predict(np.zeros((CAL + 4, 1)), None, d)
+    labels = ConstrainedAgglomerative(distance_threshold=0.4, linkage="average", metric="precomputed").fit_predict(d)
     assert len(set(labels[CAL:].tolist())) == 1

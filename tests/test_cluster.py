@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from facecluster.cluster import ConstrainedAgglomerative, l2_normalize, overlapping_pairs
+from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+from facecluster.distances import l2_normalize
 from facecluster.errors import ParameterError
-from facecluster.metrics import bcubed
+from facecluster.research.metrics import bcubed
+from facecluster.video.tracking import overlapping_pairs
 
 
 def blobs(seed=0, n_per=20, k=4, dim=8, spread=0.3):
@@ -78,7 +80,7 @@ def test_helpers():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from facecluster.cluster_methods import METHODS, make_clusterer  # noqa: E402
+from facecluster.cluster.registry import METHODS, make_clusterer
 
 
 @settings(max_examples=30, deadline=None)
@@ -88,7 +90,7 @@ def test_cannot_links_hold_and_labels_partition(n, seed, method, k):
     X = rng.normal(size=(n, 4))
     pairs = rng.integers(0, n, size=(rng.integers(0, n), 2))
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    labels = make_clusterer(method, n_clusters=k).fit_predict(X, pairs)
+    labels = make_clusterer(method, n_clusters=k).fit_predict(X, cannot_link=pairs)
     assert labels.shape == (n,)
     assert set(labels.tolist()) == set(range(labels.max() + 1))  # 0..P-1, none empty
     for a, b in pairs:

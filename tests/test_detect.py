@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from facecluster.detect import make_detector
-from facecluster.detect.base import box_iou, nms
-from facecluster.detect.centerface import decode_outputs, model_path
 from facecluster.errors import ParameterError
+from facecluster.faces.detect import make_detector
+from facecluster.faces.detect.base import box_iou, nms
+from facecluster.faces.detect.centerface import decode_outputs, model_path
 
 
 def test_decoder_on_handmade_maps():

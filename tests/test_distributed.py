@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import write_video
-from facecluster.distributed import check_reachable, parse_scheduler
+
 from facecluster.errors import InputError, ParameterError
+from facecluster.jobs.dask import check_reachable, parse_scheduler
 
 OUTPUTS = ("faces.csv", "tracks.csv", "clusters.json")
 

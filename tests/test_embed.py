@@ -1,7 +1,8 @@
 import numpy as np
 
-from facecluster.detect import make_detector
-from facecluster.embed import CHIP_SIZE, DlibEmbedder, FaceAligner, embed_chip_batches, square_box
+from facecluster.faces.align import CHIP_SIZE, FaceAligner, square_box
+from facecluster.faces.detect import make_detector
+from facecluster.faces.embed import DlibEmbedder, embed_chip_batches
 
 
 def test_square_box_is_square_and_centred():

@@ -1,7 +1,7 @@
 import pytest
 
-from facecluster.evaluate import evaluate_dirs
 from facecluster.errors import InputError
+from facecluster.research.evaluate import evaluate_dirs
 
 
 def write(path, header, rows):

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from tvfiles import write_features_h5, write_features_v5
 
 from facecluster.errors import InputError
-from facecluster.features_io import read_features
-
-from tvfiles import write_features_h5, write_features_v5
+from facecluster.research.features_io import read_features
 
 IDS = np.array([7, 11, 3])
 COUNTS = np.array([4, 2, 5])

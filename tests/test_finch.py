@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from facecluster.cluster_methods import make_clusterer
+from facecluster.cluster.finch import FINCH
+from facecluster.cluster.knn import first_neighbours, knn_approx, knn_exact
+from facecluster.cluster.registry import make_clusterer
 from facecluster.errors import ParameterError
-from facecluster.finch import FINCH
-from facecluster.knn import first_neighbours, knn_approx, knn_exact
-from facecluster.metrics import bcubed
+from facecluster.research.metrics import bcubed
 
 
 def blobs(seed=0, n_per=30, k=5, dim=16, spread=0.15):

@@ -102,8 +102,9 @@ def test_tsiam_separates_identities():
     X = np.asarray(X, np.float32)
     model = TSiam(out_dim=16, optimizer="adam", epochs=30, random_state=0, normalize_input=True)
     F = model.fit_transform(X, np.array(tids), np.array(frames))
-    from facecluster.cluster import ConstrainedAgglomerative, l2_normalize
-    from facecluster.metrics import bcubed
+    from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+    from facecluster.distances import l2_normalize
+    from facecluster.research.metrics import bcubed
 
     labels = ConstrainedAgglomerative(n_clusters=2, linkage="ward").fit_predict(l2_normalize(F))
     truth = np.array(tids) % 2

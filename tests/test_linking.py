@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from facecluster.linking import SourcePeople, link_people, people_document
+from facecluster.cluster.linking import SourcePeople, link_people
+from facecluster.outputs.people import people_document
 
 
 def _source(name: str, identities: list[int], centres: np.ndarray, rng, noise: float = 0.01) -> SourcePeople:

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facecluster import metrics as M
+from facecluster.research import metrics as M
 
 TRUE = np.array(["a", "a", "a", "b", "b", "c"])
 PRED = np.array([0, 0, 1, 1, 1, 1])

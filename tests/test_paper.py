@@ -4,14 +4,13 @@ import sys
 
 import numpy as np
 import pytest
-
-from facecluster.errors import FaceclusterError, InputError
-from facecluster.features_io import FaceFeatures
-from facecluster.paper import align_features, run_protocol
-from facecluster.tvdata import read_facetracks
-
 from conftest import shared_data
 from tvfiles import episode_tracks, write_facetracks, write_features_v5
+
+from facecluster.errors import FaceclusterError, InputError
+from facecluster.research.features_io import FaceFeatures
+from facecluster.research.paper import align_features, run_protocol
+from facecluster.research.tvdata import read_facetracks
 
 
 def synthetic_features(episode, dim=32, spread=0.35, seed=0):
@@ -79,8 +78,8 @@ def test_feature_mismatch_is_reported(small_bbt):
 def test_protocol_on_video_boxes(tmp_path, demo_video):
     """--video: our embedder on annotated boxes (here: the demo video, annotated by our detector)."""
     from facecluster import PipelineConfig, run_video
-    from facecluster.paper import embed_annotated_faces
-    from facecluster.tvdata import paper_subset
+    from facecluster.research.paper import embed_annotated_faces
+    from facecluster.research.tvdata import paper_subset
 
     r = run_video(demo_video, tmp_path / "run", PipelineConfig(num_people=2))
     tracks = []

@@ -8,8 +8,8 @@ from facecluster import PipelineConfig, run_video
 from facecluster.app import process_videos
 from facecluster.demo import DEMO_PEOPLE, DEMO_SHOTS
 from facecluster.errors import ParameterError
-from facecluster.metrics import bcubed
-from facecluster.outputs import write_video_outputs
+from facecluster.outputs.video import write_video_outputs
+from facecluster.research.metrics import bcubed
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +55,13 @@ def test_outputs_written(demo_run):
 def test_cache_reused_and_results_identical(demo_run, demo_video, monkeypatch):
     folder = demo_run.folder
     before = {n: (folder / n).read_bytes() for n in ("faces.csv", "tracks.csv", "clusters.json")}
-    from facecluster.detect import centerface
+    from facecluster.faces.detect import centerface
 
     def fail(*a, **k):
         raise AssertionError("detector ran although its result was cached")
 
     monkeypatch.setattr(centerface.CenterFaceDetector, "detect", fail)
-    monkeypatch.setattr("facecluster.pipeline.embed_chip_batches", fail)
+    monkeypatch.setattr("facecluster.faces.embed.embed_chip_batches", fail)
     result = run_video(demo_video, folder, PipelineConfig(workers=2))  # workers do not change results
     write_video_outputs(result, folder)
     for name, data in before.items():

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecluster.app import process_photos, process_videos
-from facecluster.pipeline import PipelineConfig
+from facecluster.app import process_videos
+from facecluster.config import PipelineConfig
+from facecluster.jobs.photos import process_photos
 
 EVIL = "<script>alert(1)</script>"
 EVIL_FILE = "<img src=x onerror=alert(1)>"  # file names cannot hold '/'; this is markup all the same

@@ -8,12 +8,11 @@ import time
 
 import cv2
 import numpy as np
+from conftest import write_video
 
 from facecluster.app import process_videos
-from facecluster.decode import iter_frames, probe
-from facecluster.pipeline import PipelineConfig
-
-from conftest import write_video
+from facecluster.config import PipelineConfig
+from facecluster.video.decode import iter_frames, probe
 
 OUTPUTS = ("faces.csv", "tracks.csv", "clusters.json")
 

@@ -1,11 +1,10 @@
 import csv
 
 import numpy as np
-
-from facecluster.decode import iter_frames
-from facecluster.shots import boundary_f1, detect_shots, frame_signature, shots_from_cuts
-
 from conftest import colour_frames, shared_data, write_video
+
+from facecluster.video.decode import iter_frames
+from facecluster.video.shots import boundary_f1, detect_shots, frame_signature, shots_from_cuts
 
 
 def test_cuts_found_in_generated_video(tmp_path):

@@ -8,22 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import shared_data
-from facecluster.cluster import l2_normalize
-from facecluster.cluster_methods import make_clusterer
-from facecluster.detect import make_detector
-from facecluster.dlib_format import read_dlib_network
-from facecluster.embed import (
-    RESNET_MODEL,
-    DlibEmbedder,
-    FaceAligner,
-    TorchEmbedder,
-    embed_chip_batches,
-    load_torch_resnet,
-    model_file,
-)
+
+from facecluster.cluster.registry import make_clusterer
+from facecluster.distances import l2_normalize
 from facecluster.errors import InputError
+from facecluster.faces.align import FaceAligner, model_file
+from facecluster.faces.detect import make_detector
+from facecluster.faces.embed import RESNET_MODEL, DlibEmbedder, TorchEmbedder, embed_chip_batches, load_torch_resnet
+from facecluster.faces.embed.dlib_format import read_dlib_network
 
 AGREEMENT = 1e-4  # max abs difference per dimension (float32)
 
@@ -100,7 +93,7 @@ def test_descriptors_do_not_depend_on_batching_or_cores(astronaut):
 
 
 def _video_chips(clip: str, every: int, limit: int) -> np.ndarray:
-    from facecluster.decode import iter_frames
+    from facecluster.video.decode import iter_frames
 
     folder = shared_data("video", "gt", clip)
     video = shared_data("video", f"{clip}.mp4")
@@ -117,7 +110,7 @@ def _video_chips(clip: str, every: int, limit: int) -> np.ndarray:
 
 
 def _photo_chips(collection: str, limit: int) -> np.ndarray:
-    from facecluster.images import detect_and_align, list_photos, load_photo
+    from facecluster.pipeline.photos import detect_and_align, list_photos, load_photo
 
     root = shared_data("faces", collection)
     detector, aligner, chips = make_detector("centerface"), FaceAligner(), []

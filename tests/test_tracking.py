@@ -2,9 +2,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facecluster.shots import shots_from_cuts
-from facecluster.tracking import TrackerParams, interpolate_track_boxes, track_faces
 from facecluster.types import Detections
+from facecluster.video.shots import shots_from_cuts
+from facecluster.video.tracking import TrackerParams, track_faces
 
 
 def dets(rows):
@@ -15,7 +15,6 @@ def dets(rows):
         frames=a[:, 0].astype(np.int64),
         boxes=a[:, 1:].astype(np.float32),
         scores=np.ones(n, np.float32),
-        landmarks=np.full((n, 5, 2), np.nan, np.float32),
     )
 
 
@@ -44,12 +43,6 @@ def test_short_tracks_dropped():
     d = dets([(f, 10, 10, 50, 60) for f in range(3)])
     tr = track_faces(d, shots_from_cuts(np.array([]), 3), TrackerParams(min_detections=5))
     assert tr.num_tracks == 0 and np.all(tr.track_ids == -1)
-
-
-def test_interpolation():
-    frames, boxes = interpolate_track_boxes(np.array([0, 4]), np.array([[0, 0, 10, 10], [4, 0, 14, 10]], np.float32))
-    assert frames.tolist() == [0, 1, 2, 3, 4]
-    assert boxes[2].tolist() == [2, 0, 12, 10]
 
 
 @settings(max_examples=40, deadline=None)

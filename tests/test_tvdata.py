@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from conftest import shared_data
 
 from facecluster.errors import InputError
-from facecluster.tvdata import paper_subset, read_cast, read_facetracks, read_ids, read_videvents
-
-from conftest import shared_data
+from facecluster.research.tvdata import paper_subset, read_cast, read_facetracks, read_ids, read_videvents
 
 KNOWN_DISAGREEMENTS = {"buffy_s05e01": [(4880, "giles", "riley"), (5049, "giles", "riley"), (6341, "giles", "riley")]}
 EPISODES = [f"bbt_s01e0{i}" for i in range(1, 7)] + [f"buffy_s05e0{i}" for i in range(1, 7)]

@@ -13,11 +13,15 @@ __all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult", "SSiam",
 def __getattr__(name: str):
     # Lazy: importing the package stays cheap (the CLI imports heavy parts on demand).
     if name in ("run_video", "PipelineConfig", "VideoResult"):
-        from . import pipeline
+        if name == "PipelineConfig":
+            from facecluster.config import PipelineConfig
 
-        return getattr(pipeline, name)
+            return PipelineConfig
+        from facecluster.pipeline import video
+
+        return getattr(video, name)
     if name in ("SSiam", "TSiam"):
-        from . import learn
+        from facecluster import learn
 
         return getattr(learn, name)
     raise AttributeError(f"module 'facecluster' has no attribute {name!r}")

@@ -6,8 +6,8 @@ import sys
 
 
 def main() -> None:
-    from .cli import main as cli
-    from .errors import FaceclusterError
+    from facecluster.cli import main as cli
+    from facecluster.errors import FaceclusterError
 
     try:
         cli(standalone_mode=False)

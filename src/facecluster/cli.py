@@ -6,18 +6,18 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import FaceclusterError
+from facecluster import __version__
+from facecluster.errors import FaceclusterError
 
 
 def _config(**kwargs):
-    from .pipeline import PipelineConfig
+    from facecluster.config import PipelineConfig
 
     return PipelineConfig(**{k: v for k, v in kwargs.items() if v is not None})
 
 
 def _workers(value: int | None) -> int:
-    from .embed import default_workers
+    from facecluster.faces.embed import default_workers
 
     return value if value else default_workers()
 
@@ -60,8 +60,9 @@ def main() -> None:
 def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant,
         embedder, device, cues, scheduler, parquet, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
-    from .app import link_videos, process_videos
-    from .progress import TqdmProgress
+    from facecluster.app import process_videos
+    from facecluster.jobs.videos import link_videos
+    from facecluster.progress import TqdmProgress
 
     config = _config(
         num_people=num_people,
@@ -96,7 +97,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
     )
     failed = [o for o in outcomes if o.error]
     if len(outcomes) > 1:
-        from .report import render_index
+        from facecluster.outputs.report import render_index
 
         linked = link_videos(out, outcomes)
         if linked:
@@ -125,10 +126,10 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
 def images(folders, out, num_people, cluster, distance_threshold, learn, seed, workers, embedder, export_folders, copy, parquet) -> None:
     """Find the people in folders of photos (JPEG, PNG, WebP); several folders are albums whose people are linked."""
-    from .app import process_photos
-    from .errors import InputError
-    from .linking import write_people
-    from .progress import TqdmProgress
+    from facecluster.errors import InputError
+    from facecluster.jobs.photos import process_photos
+    from facecluster.outputs.people import write_people
+    from facecluster.progress import TqdmProgress
 
     names: dict[str, Path] = {}
     for folder in folders:
@@ -166,7 +167,7 @@ def images(folders, out, num_people, cluster, distance_threshold, learn, seed, w
 @click.argument("output", type=click.Path(path_type=Path))
 def export_embedder_cmd(output) -> None:
     """Write the face network to OUTPUT (.onnx): uint8 chips (N, 150, 150, 3) -> (N, 128) descriptors."""
-    from .onnx_export import export_embedder
+    from facecluster.faces.embed.onnx_export import export_embedder
 
     click.echo(f"wrote {export_embedder(output)}")
 
@@ -175,7 +176,7 @@ def export_embedder_cmd(output) -> None:
 @click.argument("folder", type=click.Path(path_type=Path))
 def report(folder) -> None:
     """Re-render FOLDER/report.html (e.g. after editing FOLDER/names.json), without recomputing."""
-    from .report import render_report
+    from facecluster.outputs.report import render_report
 
     click.echo(f"report: {render_report(folder)}")
 
@@ -185,9 +186,9 @@ def report(folder) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
 def demo(out, workers) -> None:
     """Build a short sample video from photographs in installed packages and run on it."""
-    from .app import run_demo
-    from .demo import expected_people
-    from .progress import TqdmProgress
+    from facecluster.app import run_demo
+    from facecluster.demo import expected_people
+    from facecluster.progress import TqdmProgress
 
     hook = TqdmProgress(prefix="demo: ")
     outcome = run_demo(out, _config(workers=_workers(workers)), hook=hook)
@@ -208,7 +209,7 @@ def demo(out, workers) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_cmd(pred_dir, gt_dir, as_json) -> None:
     """Score the run in PRED_DIR (its faces.csv) against GT_DIR/faces.csv."""
-    from .app import dump_json, evaluate, format_scores
+    from facecluster.app import dump_json, evaluate, format_scores
 
     scores = evaluate(pred_dir, gt_dir)
     click.echo(dump_json(scores) if as_json else format_scores(scores))
@@ -227,7 +228,7 @@ def eval_cmd(pred_dir, gt_dir, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def paper(episode, annotations, features, video, method, variant, seed, max_frames, workers, as_json) -> None:
     """Run the paper's protocol on a TV benchmark EPISODE (e.g. bbt_s01e01)."""
-    from .app import run_paper
+    from facecluster.app import run_paper
 
     rows, table = run_paper(episode, annotations, features=features, video=video, method=method, variant=variant,
                             seed=seed, max_frames=max_frames, workers=_workers(workers),
@@ -235,7 +236,7 @@ def paper(episode, annotations, features, video, method, variant, seed, max_fram
     if as_json:
         from dataclasses import asdict
 
-        from .app import dump_json
+        from facecluster.app import dump_json
 
         click.echo(dump_json([asdict(r) for r in rows]))
     else:

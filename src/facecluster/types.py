@@ -5,7 +5,8 @@ are 0-based in decode order; times are seconds from the start of the container.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,14 +44,12 @@ class Detections:
     """All face detections of a video, one row per face.
 
     frames: (N,) int64 frame index; boxes: (N, 4) float32 x1, y1, x2, y2;
-    scores: (N,) float32 in [0, 1]; landmarks: (N, 5, 2) float32 (x, y) of the
-    eyes, nose tip and mouth corners (NaN where the backend gives none).
+    scores: (N,) float32 in [0, 1].
     """
 
     frames: np.ndarray
     boxes: np.ndarray
     scores: np.ndarray
-    landmarks: np.ndarray
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
@@ -61,7 +60,6 @@ class Detections:
             frames=np.zeros(0, np.int64),
             boxes=np.zeros((0, 4), np.float32),
             scores=np.zeros(0, np.float32),
-            landmarks=np.zeros((0, 5, 2), np.float32),
         )
 
 
@@ -91,9 +89,5 @@ class Embeddings:
     vectors: np.ndarray
 
 
-@dataclass(frozen=True)
-class Clustering:
-    """Person of each track: ``track_person[t]`` in 0..P-1, ordered by screen time."""
 
-    track_person: np.ndarray  # (T,) int64
-    params: dict = field(default_factory=dict)
+ProgressHook = Callable[[str, int, "int | None"], None]

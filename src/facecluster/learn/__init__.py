@@ -4,8 +4,8 @@ A Siamese MLP trained with a contrastive loss on pairs that the data itself
 provides — nearest/farthest neighbours (SSiam) or the face tracks (TSiam) — whose
 hidden layer, before the ReLU, becomes the feature used for clustering.
 """
-from .estimators import SSiam, TSiam
-from .mining import mine_ssiam_pairs, sample_tsiam_pairs
-from .siamese import SiameseMLP, contrastive_loss
+from facecluster.learn.estimators import SSiam, TSiam
+from facecluster.learn.mining import mine_ssiam_pairs, sample_tsiam_pairs
+from facecluster.learn.siamese import SiameseMLP, contrastive_loss
 
 __all__ = ["SSiam", "TSiam", "SiameseMLP", "contrastive_loss", "mine_ssiam_pairs", "sample_tsiam_pairs"]

@@ -1,4 +1,4 @@
-"""SSiam and TSiam as scikit-learn-style estimators (PyTorch inside).
+"""SSiam and TSiam as scikit-learn estimators (``BaseEstimator``, ``TransformerMixin``; PyTorch inside).
 
 ``fit`` returns ``self``; ``transform(X)`` returns the (n, hidden) float32
 pre-ReLU activations of the trained network's first layer. Defaults are the
@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..errors import MissingDependencyError, ParameterError
-from .mining import TrackPairs, mine_ssiam_pairs, sample_tsiam_pairs
+from facecluster.errors import MissingDependencyError, ParameterError
+from facecluster.learn.mining import TrackPairs, mine_ssiam_pairs, sample_tsiam_pairs
 
 
 def _torch():
@@ -24,57 +25,9 @@ def _torch():
     return torch
 
 
-class _SiameseEstimator:
-    def __init__(
-        self,
-        *,
-        hidden: int = 512,
-        out_dim: int = 2,
-        margin: float = 1.0,
-        optimizer: str = "sgd",
-        lr: float = 0.001,
-        momentum: float = 0.9,
-        weight_decay: float = 0.0005,
-        batch_size: int = 128,
-        epochs: int = 15,
-        pool_size: int = 3000,
-        normalize_input: bool = False,
-        random_state: int | None = None,
-        device: str = "auto",
-    ) -> None:
-        self.hidden = hidden
-        self.out_dim = out_dim
-        self.margin = margin
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.pool_size = pool_size
-        self.normalize_input = normalize_input
-        self.random_state = random_state
-        self.device = device
-
-    # scikit-learn's get_params, enough for clone() and repr.
-    def get_params(self, deep: bool = True) -> dict:
-        import inspect
-
-        names: list[str] = []
-        for cls in type(self).__mro__:
-            init = cls.__dict__.get("__init__")
-            if init is not None and cls is not object:
-                params = inspect.signature(init).parameters.values()
-                names += [p.name for p in params if p.kind == p.KEYWORD_ONLY]
-        return {n: getattr(self, n) for n in dict.fromkeys(names)}
-
-    def set_params(self, **params) -> "_SiameseEstimator":
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+class _SiameseEstimator(TransformerMixin, BaseEstimator):
+    """What SSiam and TSiam share: parameters (declared by each subclass's ``__init__``,
+    as scikit-learn requires), checks, the training loop and ``transform``."""
 
     def _check(self, X: np.ndarray) -> np.ndarray:
         for name in ("hidden", "out_dim", "batch_size", "epochs", "pool_size"):
@@ -108,7 +61,7 @@ class _SiameseEstimator:
     def _train(self, X: np.ndarray, sample_batch) -> None:
         """Train on prepared X (n, d); ``sample_batch(rng, model, Xt)`` gives (first, second, similar)."""
         torch = _torch()
-        from .siamese import SiameseMLP, contrastive_loss
+        from facecluster.learn.siamese import SiameseMLP, contrastive_loss
 
         device = self._device()
         rng = np.random.default_rng(self.random_state)
@@ -158,9 +111,38 @@ class SSiam(_SiameseEstimator):
     the network's current hidden features.
     """
 
-    def __init__(self, *, mining: str = "base", **params) -> None:
-        super().__init__(**params)
+    def __init__(
+        self,
+        *,
+        mining: str = "base",
+        hidden: int = 512,
+        out_dim: int = 2,
+        margin: float = 1.0,
+        optimizer: str = "sgd",
+        lr: float = 0.001,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0005,
+        batch_size: int = 128,
+        epochs: int = 15,
+        pool_size: int = 3000,
+        normalize_input: bool = False,
+        random_state: int | None = None,
+        device: str = "auto",
+    ) -> None:
         self.mining = mining
+        self.hidden = hidden
+        self.out_dim = out_dim
+        self.margin = margin
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.pool_size = pool_size
+        self.normalize_input = normalize_input
+        self.random_state = random_state
+        self.device = device
 
     def fit(self, X: np.ndarray, y=None) -> "SSiam":
         X = self._prepare(self._check(X))
@@ -191,9 +173,38 @@ class TSiam(_SiameseEstimator):
     0.5 = combined SSiam + TSiam pairs).
     """
 
-    def __init__(self, *, mined_fraction: float = 0.0, **params) -> None:
-        super().__init__(**params)
+    def __init__(
+        self,
+        *,
+        mined_fraction: float = 0.0,
+        hidden: int = 512,
+        out_dim: int = 2,
+        margin: float = 1.0,
+        optimizer: str = "sgd",
+        lr: float = 0.001,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0005,
+        batch_size: int = 128,
+        epochs: int = 15,
+        pool_size: int = 3000,
+        normalize_input: bool = False,
+        random_state: int | None = None,
+        device: str = "auto",
+    ) -> None:
         self.mined_fraction = mined_fraction
+        self.hidden = hidden
+        self.out_dim = out_dim
+        self.margin = margin
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.pool_size = pool_size
+        self.normalize_input = normalize_input
+        self.random_state = random_state
+        self.device = device
 
     def fit(self, X: np.ndarray, track_ids: np.ndarray, frames: np.ndarray) -> "TSiam":
         X = self._prepare(self._check(X))

@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+CODE_VERSION = 1  # bump when a change alters what the learners produce
+
 VARIANTS: dict[str, dict] = {
     "paper": {},
     "tuned": {"out_dim": 64, "optimizer": "adam", "epochs": 60, "normalize_input": True},
@@ -18,7 +20,7 @@ METHODS = ("ssiam", "tsiam", "both")
 def make_learner(method: str, variant: str, seed: int):
     """An unfitted learner: ``ssiam``, ``tsiam``, or ``both`` (TSiam with half of each
     batch mined as SSiam does), with a variant's settings."""
-    from .estimators import SSiam, TSiam
+    from facecluster.learn.estimators import SSiam, TSiam
 
     if method == "ssiam":
         return SSiam(random_state=seed, **VARIANTS[variant])

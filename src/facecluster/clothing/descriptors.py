@@ -1,0 +1,164 @@
+"""Clothing: the torso region below each face and a colour descriptor of it.
+
+The torso box is placed from the face box alone (scaled by the face's size):
+``TORSO_WIDTH`` face widths wide, centred under the face, from ``TORSO_GAP``
+face heights below the chin down ``TORSO_HEIGHT`` face heights, clipped to the
+frame. Pixels inside any detected face box of the frame, and inside the torso
+boxes of faces nearer the camera (larger faces, which occlude), are masked.
+
+The descriptor is a histogram in HSV: 12 hue × 3 saturation bins for chromatic
+pixels (S ≥ 0.2 and V ≥ 0.15) and 6 value bins for the achromatic rest (black,
+grey, white clothes), L1-normalised and square-rooted, so that the Euclidean
+distance between two descriptors is √2 × the Hellinger distance of the
+histograms (0 = same colours, √2 = nothing in common). Hue and saturation
+change little with lighting; value is kept coarse.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from facecluster.types import Detections, Shots
+from facecluster.video.decode import iter_frames
+
+CODE_VERSION = 1  # bump when a change alters the descriptors
+
+TORSO_WIDTH = 2.0  # face widths
+TORSO_GAP = 0.3  # face heights between chin and torso top
+TORSO_HEIGHT = 2.0  # face heights
+MIN_VISIBLE = 64  # unmasked torso pixels needed for a descriptor
+HUE_BINS, SAT_BINS, VALUE_BINS = 12, 3, 6
+DESCRIPTOR_DIM = HUE_BINS * SAT_BINS + VALUE_BINS
+
+
+def torso_box(face: np.ndarray, frame_shape: tuple[int, ...]) -> np.ndarray:
+    """(4,) int box (x1, y1, x2, y2), x2/y2 exclusive, below ``face`` (x1, y1, x2, y2); may be empty."""
+    x1, y1, x2, y2 = (float(v) for v in face)
+    w, h = x2 - x1, y2 - y1
+    cx = (x1 + x2) / 2
+    H, W = frame_shape[:2]
+    box = np.array([cx - TORSO_WIDTH * w / 2, y2 + TORSO_GAP * h, cx + TORSO_WIDTH * w / 2, y2 + (TORSO_GAP + TORSO_HEIGHT) * h])
+    box = np.round(box).astype(np.int64)
+    box[[0, 2]] = np.clip(box[[0, 2]], 0, W)
+    box[[1, 3]] = np.clip(box[[1, 3]], 0, H)
+    return box
+
+
+def _mask_out(mask: np.ndarray, origin: tuple[int, int], box) -> None:
+    """Clear ``box`` (frame coordinates) in ``mask``, whose top-left pixel is at ``origin`` (x, y)."""
+    x0, y0 = origin
+    h, w = mask.shape
+    bx1, by1, bx2, by2 = (float(v) for v in box)
+    ox1, oy1 = max(int(np.floor(bx1)) - x0, 0), max(int(np.floor(by1)) - y0, 0)
+    ox2, oy2 = min(int(np.ceil(bx2)) - x0, w), min(int(np.ceil(by2)) - y0, h)
+    if ox2 > ox1 and oy2 > oy1:
+        mask[oy1:oy2, ox1:ox2] = False
+
+
+def _histogram(pix: np.ndarray) -> np.ndarray:
+    """(DESCRIPTOR_DIM,) square-rooted L1 histogram of HSV pixels (n, 3) int (OpenCV's full-range HSV)."""
+    h, s, v = pix[:, 0], pix[:, 1], pix[:, 2]
+    chromatic = (s >= 51) & (v >= 38)
+    hue_bin = np.minimum(h[chromatic] * HUE_BINS // 256, HUE_BINS - 1)
+    sat_bin = np.minimum((s[chromatic] - 51) * SAT_BINS // 205, SAT_BINS - 1)
+    hist = np.zeros(DESCRIPTOR_DIM, np.float64)
+    np.add.at(hist, hue_bin * SAT_BINS + sat_bin, 1.0)
+    np.add.at(hist, HUE_BINS * SAT_BINS + np.minimum(v[~chromatic] * VALUE_BINS // 256, VALUE_BINS - 1), 1.0)
+    return np.sqrt(hist / hist.sum()).astype(np.float32)
+
+
+def _hsv(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV_FULL)
+
+
+def clothing_descriptors(rgb: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptors of the torsos under ``faces`` (K, 4) in one frame (H, W, 3) uint8 RGB.
+
+    Returns descriptors (K, DESCRIPTOR_DIM) float32 and valid (K,) bool — False
+    where fewer than ``MIN_VISIBLE`` torso pixels are in frame and unoccluded.
+    """
+    faces = np.asarray(faces, np.float64).reshape(-1, 4)
+    K = len(faces)
+    out = np.zeros((K, DESCRIPTOR_DIM), np.float32)
+    valid = np.zeros(K, bool)
+    if K == 0:
+        return out, valid
+    hsv = _hsv(rgb)
+    torsos = [torso_box(f, rgb.shape) for f in faces]
+    sizes = (faces[:, 2] - faces[:, 0]) * (faces[:, 3] - faces[:, 1])
+    for k in range(K):
+        x1, y1, x2, y2 = torsos[k]
+        if x2 <= x1 or y2 <= y1:
+            continue
+        mask = np.ones((y2 - y1, x2 - x1), bool)
+        for j in range(K):
+            _mask_out(mask, (x1, y1), faces[j])
+            if j != k and sizes[j] > sizes[k]:  # a larger face is nearer: its body hides this one's
+                _mask_out(mask, (x1, y1), torsos[j])
+        if mask.sum() < MIN_VISIBLE:
+            continue
+        out[k] = _histogram(hsv[y1:y2, x1:x2][mask].astype(np.int32))
+        valid[k] = True
+    return out, valid
+
+
+BACKGROUND_GRID = 2  # the frame is described as GRID × GRID cells, so layout counts, not only colour
+
+
+def background_descriptor(rgb: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """A frame's look without its people: the same histogram in each of GRID × GRID cells
+    of the frame, with every face and torso masked, concatenated and scaled to norm ≤ 1;
+    (GRID² · DESCRIPTOR_DIM,) float32 (a cell with nothing left is zeros)."""
+    H, W = rgb.shape[:2]
+    mask = np.ones((H, W), bool)
+    for f in np.asarray(faces, np.float64).reshape(-1, 4):
+        _mask_out(mask, (0, 0), f)
+        _mask_out(mask, (0, 0), torso_box(f, rgb.shape))
+    hsv = _hsv(rgb)
+    g = BACKGROUND_GRID
+    cells = []
+    for i in range(g):
+        for j in range(g):
+            ys, xs = slice(H * i // g, H * (i + 1) // g), slice(W * j // g, W * (j + 1) // g)
+            m = mask[ys, xs]
+            cells.append(_histogram(hsv[ys, xs][m].astype(np.int32)) if m.sum() >= MIN_VISIBLE else np.zeros(DESCRIPTOR_DIM, np.float32))
+    return (np.concatenate(cells) / g).astype(np.float32)
+
+
+def describe_video(path: str | Path, shots: Shots, detections: Detections, rows: np.ndarray,
+                   hook: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Clothing of the faces ``rows`` (M,) (indices into ``detections``) and the background of each shot.
+
+    Returns ``clothing`` (M, DESCRIPTOR_DIM) float32, ``valid`` (M,) bool (False where too
+    little torso is visible) and ``background`` (S, GRID² × DESCRIPTOR_DIM) float32, the
+    middle frame of each shot with faces and torsos masked. Decodes only the frames needed.
+    """
+    middles = ((shots.starts + shots.ends) // 2).astype(np.int64)
+    rows_by_frame: dict[int, list[int]] = {}
+    for k, r in enumerate(rows.tolist()):
+        rows_by_frame.setdefault(int(detections.frames[r]), []).append(k)
+    order = np.argsort(detections.frames, kind="stable")
+    starts = np.searchsorted(detections.frames[order], np.arange(int(detections.frames.max(initial=-1)) + 2))
+    cloth = np.zeros((len(rows), DESCRIPTOR_DIM), np.float32)
+    valid = np.zeros(len(rows), bool)
+    background = np.zeros((len(shots), BACKGROUND_GRID**2 * DESCRIPTOR_DIM), np.float32)
+    shot_of_middle = {int(m): s for s, m in enumerate(middles)}
+    wanted = set(rows_by_frame) | set(shot_of_middle)
+    for n, frame in enumerate(iter_frames(path, frames=wanted)):
+        f = frame.index
+        same_frame = order[starts[f] : starts[f + 1]] if f + 1 < len(starts) else np.zeros(0, np.int64)
+        boxes = detections.boxes[same_frame]
+        if f in rows_by_frame:
+            ks = rows_by_frame[f]
+            # Describe each face with every face of its frame as a possible occluder.
+            desc, ok = clothing_descriptors(frame.rgb, np.concatenate([detections.boxes[rows[ks]], boxes]))
+            cloth[ks], valid[ks] = desc[: len(ks)], ok[: len(ks)]
+        if f in shot_of_middle:
+            background[shot_of_middle[f]] = background_descriptor(frame.rgb, boxes)
+        if hook:
+            hook(n + 1, len(wanted))
+    return {"clothing": cloth, "valid": valid, "background": background}

@@ -1,0 +1,66 @@
+"""Linking people across the videos (or photo albums) of a collection.
+
+Each video is clustered on its own; its people are then linked into collection
+identities: people of one video are distinct by construction (cannot-link),
+people of different videos merge when their faces agree. A person is described
+by the mean of the base (dlib) descriptors of its embedded faces, L2-normalised —
+never by features learned on one video, which do not compare across videos —
+and people are joined by average-linkage agglomerative clustering under the
+cannot-links, stopping at ``LINK_THRESHOLD``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+
+# Distance between L2-normalised person means; person means average many faces, so
+# they sit closer than track means (0.4) — measured on celebs11 split into albums
+# with benchmarks/bench_linking.py.
+LINK_THRESHOLD = 0.4
+
+
+@dataclass
+class SourcePeople:
+    """The people of one video (or album): P people."""
+
+    source: str  # the video's stem or the album's name
+    person_ids: np.ndarray  # (P,) int64, the ids used in that source's outputs
+    features: np.ndarray  # (P, D) float32, L2-normalised mean base descriptor
+    faces: np.ndarray  # (P,) int64 faces of each person
+    screen_time_s: np.ndarray  # (P,) float64 seconds (0 for photos)
+    report: str = ""  # path of the source's report, relative to the collection folder
+    chip: list[str] = field(default_factory=list)  # per person: one face chip, relative to the collection folder
+
+
+
+
+
+
+
+
+def link_people(sources: list[SourcePeople], threshold: float = LINK_THRESHOLD) -> np.ndarray:
+    """Collection identity of every (source, person), in source order: (sum of P,) int64.
+
+    Identities are numbered by total faces, largest first.
+    """
+    X = np.concatenate([s.features for s in sources]) if sources else np.zeros((0, 128), np.float32)
+    owner = np.concatenate([np.full(len(s.person_ids), i) for i, s in enumerate(sources)]) if sources else np.zeros(0, int)
+    if len(X) == 0:
+        return np.zeros(0, np.int64)
+    a, b = np.triu_indices(len(X), 1)
+    same_source = owner[a] == owner[b]
+    cannot = np.stack([a[same_source], b[same_source]], axis=1)
+    labels = np.asarray(ConstrainedAgglomerative(distance_threshold=threshold, linkage="average").fit_predict(X, cannot_link=cannot), np.int64)
+    faces = np.concatenate([s.faces for s in sources])
+    totals = np.bincount(labels, weights=faces)
+    order = np.argsort(-totals, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[labels]
+
+
+
+

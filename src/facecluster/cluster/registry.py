@@ -1,0 +1,39 @@
+"""The clustering methods the pipeline offers, by name, with their stopping rules.
+
+Every method here honours cannot-links. With ``n_clusters`` given, each stops at
+that number (or earlier, where only cannot-linked merges remain); without it:
+
+- ``average``, ``complete``, ``single``, ``ward``: stop at a distance threshold on
+  L2-normalised features (``DEFAULTS``; calibrated with benchmarks/calibrate_threshold.py
+  and benchmarks/bench_cluster.py on the labelled data in ../shared/data);
+- ``finch``: the partition at hierarchy level ``DEFAULTS['finch']`` (0 = finest).
+"""
+from __future__ import annotations
+
+from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+from facecluster.cluster.finch import FINCH
+from facecluster.errors import ParameterError
+
+METHODS = ("average", "complete", "single", "ward", "finch")
+CONSTRAINED_METHODS = ("average", "complete", "ward", "finch")  # the ones benchmarked
+# Stop distances on L2-normalised dlib features, each the best compromise of its method
+# over Jurassic Park, celebs11 and the two clips' tracks (sweep in the README's
+# "Calibration"); FINCH: the hierarchy level.
+DEFAULTS: dict[str, float] = {"average": 0.4, "complete": 0.5, "single": 0.3, "ward": 1.2, "finch": 1}
+
+
+def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: float | None = None, metric: str = "euclidean"):
+    """An unfitted clusterer with ``fit_predict(X, cannot_link=pairs)``; ``metric='precomputed'``
+    (agglomerative methods but ward): X is then an (n, n) distance matrix."""
+    if method in ("average", "complete", "single", "ward"):
+        if n_clusters is not None:
+            return ConstrainedAgglomerative(n_clusters=n_clusters, linkage=method, metric=metric)
+        return ConstrainedAgglomerative(distance_threshold=DEFAULTS[method] if threshold is None else threshold, linkage=method,
+                                        metric=metric)
+    if metric != "euclidean":
+        raise ParameterError(f"{method} works on features only (here: metric={metric!r})")
+    if method == "finch":
+        if n_clusters is not None:
+            return FINCH(n_clusters=n_clusters)
+        return FINCH(level=int(DEFAULTS["finch"] if threshold is None else threshold))
+    raise ParameterError(f"unknown clustering method {method!r} (choose from: average, complete, single, ward, finch)")

@@ -1,0 +1,79 @@
+"""Every parameter of a video run in one frozen dataclass, checked at construction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from facecluster.cluster.registry import METHODS as CLUSTER_METHODS
+from facecluster.errors import ParameterError
+from facecluster.video.tracking import TrackerParams
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Every parameter of a run. ``num_people=None`` estimates the number of people."""
+
+    detector: str = "centerface"
+    score_threshold: float = 0.5
+    min_face_size: float = 16.0
+    detect_every: int = 1
+    min_iou: float = 0.3
+    max_gap: int = 4
+    min_track_faces: int = 5
+    faces_per_track: int = 16
+    embedder: str = "torch"  # torch | dlib (see facecluster.embed)
+    device: str = "auto"  # auto | cpu | cuda, for the torch embedder and the learned projection
+    cues: str = "auto"  # auto | face | face+clothing (see facecluster.cues); auto = face+clothing where the linkage allows
+    cluster: str = "average"  # see facecluster.cluster_methods
+    num_people: int | None = None
+    distance_threshold: float | None = None  # None: the method's calibrated default
+    learn: str = "none"  # none | ssiam | tsiam | both
+    learn_variant: str = "paper"  # paper | tuned (see facecluster.learn.VARIANTS)
+    seed: int = 0
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise ParameterError(f"detect_every must be >= 1 (here: detect_every={self.detect_every})")
+        if self.faces_per_track < 0:
+            raise ParameterError(f"faces_per_track must be >= 0, 0 = all (here: faces_per_track={self.faces_per_track})")
+        if self.num_people is not None and self.num_people < 1:
+            raise ParameterError(f"num_people must be >= 1 (here: num_people={self.num_people})")
+        from facecluster.learn.variants import METHODS, VARIANTS
+
+        if self.learn != "none" and self.learn not in METHODS:
+            raise ParameterError(f"learn must be none, {', '.join(METHODS)} (here: learn={self.learn!r})")
+
+        if self.learn_variant not in VARIANTS:
+            raise ParameterError(f"learn_variant must be one of {', '.join(VARIANTS)} (here: {self.learn_variant!r})")
+        if self.cluster not in CLUSTER_METHODS:
+            raise ParameterError(f"cluster must be one of {', '.join(CLUSTER_METHODS)} (here: cluster={self.cluster!r})")
+        if self.workers < 1:
+            raise ParameterError(f"workers must be >= 1 (here: workers={self.workers})")
+        from facecluster.faces.embed import EMBEDDERS
+
+        if self.embedder not in EMBEDDERS:
+            raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {self.embedder!r})")
+        if self.cues not in ("auto", "face", "face+clothing"):
+            raise ParameterError(f"cues must be auto, face or face+clothing (here: {self.cues!r})")
+        if self.cues != "face" and self.cluster not in ("average", "complete", "single"):
+            raise ParameterError(f"the clothing cue needs average, complete or single linkage (here: cluster={self.cluster!r})")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ParameterError(f"device must be auto, cpu or cuda (here: {self.device!r})")
+
+    @property
+    def uses_clothing(self) -> bool:
+        """Whether clustering combines clothing with faces (``auto``: with average, complete or single linkage)."""
+        return self.cues == "face+clothing" or (self.cues == "auto" and self.cluster in ("average", "complete", "single"))
+
+    def detector_params(self) -> dict:
+        if self.detector == "centerface":
+            return {"score_threshold": self.score_threshold, "min_size": self.min_face_size}
+        return {}
+
+    def tracker_params(self) -> TrackerParams:
+        # With sparse detection, a gap and a track length are counted in detections.
+        return TrackerParams(
+            min_iou=self.min_iou,
+            max_gap=self.max_gap * self.detect_every,
+            min_detections=max(2, -(-self.min_track_faces // self.detect_every)),
+        )

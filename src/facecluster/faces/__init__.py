@@ -1,0 +1,1 @@
+"""Faces: detection (:mod:`.detect`), alignment (:mod:`.align`) and embedding (:mod:`.embed`)."""

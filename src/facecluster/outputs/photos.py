@@ -1,0 +1,90 @@
+"""Files written for a photo collection into ``OUT/<folder name>/``.
+
+- ``faces.csv``: file, face_index, x1, y1, x2, y2, score, person
+- ``clusters.json``: ``kind: photos``, parameters, skipped files, and per person: id,
+  number of faces and photos, the photo files, chip file names
+- ``chips/person_<id>/<n>.jpg``, ``report.html``, and with ``export_folders`` one
+  folder per person under ``people/`` holding links to (or copies of) the photos.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facecluster import __version__
+from facecluster.cache import atomic_write_text
+from facecluster.outputs.chips import CHIPS_PER_PERSON, crop_face
+from facecluster.outputs.report import render_report
+from facecluster.outputs.tables import photo_faces_csv
+from facecluster.outputs.uncertainty import close_people
+from facecluster.pipeline.photos import PhotoFaces, load_photo
+
+
+def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Path, parameters: dict, *,
+                        export_folders: bool = False, copy: bool = False, parquet: bool = False) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / "clusters.json"
+    marker.unlink(missing_ok=True)
+    atomic_write_text(folder / "faces.csv", photo_faces_csv(faces, person))
+    if parquet:
+        from facecluster.outputs.parquet import write_photo_parquet
+
+        write_photo_parquet(faces, person, folder / "faces.parquet")
+    chips_dir = folder / "chips"
+    if chips_dir.exists():
+        shutil.rmtree(chips_dir)
+    people = []
+    for p in range(int(person.max()) + 1 if len(person) else 0):
+        rows = np.flatnonzero(person == p)
+        best = rows[np.argsort(-faces.scores[rows], kind="stable")][:CHIPS_PER_PERSON]
+        chips = []
+        for n, r in enumerate(best):
+            rgb = load_photo(faces.root / faces.files[faces.face_file[r]])
+            rel = f"chips/person_{p}/{n}.jpg"
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / rel), cv2.cvtColor(crop_face(rgb, faces.boxes[r]), cv2.COLOR_RGB2BGR))
+            chips.append(rel)
+        files = sorted({faces.files[faces.face_file[r]] for r in rows})
+        people.append({"id": p, "num_faces": int(len(rows)), "num_photos": len(files), "files": files, "chips": chips})
+    doc = {
+        "facecluster_version": __version__,
+        "kind": "photos",
+        "root": str(faces.root),
+        "parameters": parameters,
+        "num_photos": len(faces.files),
+        "num_faces": int(len(person)),
+        "num_people": len(people),
+        "skipped": [{"file": f, "problem": why} for f, why in faces.skipped],
+        "people": people,
+    }
+    doc["uncertain"] = {"far_tracks": [], "close_pairs": close_people(faces, person, {p["id"]: p["chips"] for p in people})}
+    if export_folders:
+        export_people_folders(faces, person, folder / "people", copy=copy)
+    atomic_write_text(folder / "timings.json", json.dumps({k: round(v, 3) for k, v in faces.timings.items()}, indent=2) + "\n")
+    render_report(folder, doc)
+    atomic_write_text(marker, json.dumps(doc, indent=2) + "\n")
+    return marker
+
+
+
+
+def export_people_folders(faces: PhotoFaces, person: np.ndarray, target: Path, *, copy: bool = False) -> None:
+    """``target/person_<id>/`` with a link to (or a copy of) every photo showing that person."""
+    if target.exists():
+        shutil.rmtree(target)
+    for p in np.unique(person):
+        dest = target / f"person_{int(p)}"
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in sorted({faces.files[faces.face_file[r]] for r in np.flatnonzero(person == p)}):
+            src = (faces.root / f).resolve()
+            name = f.replace(os.sep, "__")
+            if copy:
+                shutil.copy2(src, dest / name)
+            else:
+                os.symlink(src, dest / name)

@@ -1,0 +1,84 @@
+"""Files a run writes into ``OUT/<video stem>/``.
+
+- ``faces.csv``: frame, time_s, track_id, x1, y1, x2, y2, score, person — one row per
+  detected face that belongs to a track.
+- ``tracks.csv``: track_id, shot, first_frame, last_frame, n_faces, person.
+- ``clusters.json``: the parameters, the video, and per person: id, track ids, face
+  count, screen time (s), first and last appearance (s), chip file names.
+- ``chips/person_<id>/<n>.jpg``: a few face crops per person.
+
+Every file is written atomically; ``clusters.json`` is written last, so its
+presence marks a complete output folder.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from facecluster import __version__
+from facecluster.cache import atomic_write_text
+from facecluster.outputs.chips import write_chips
+from facecluster.outputs.report import render_report
+from facecluster.outputs.tables import faces_csv, people_summary, tracks_csv
+from facecluster.outputs.uncertainty import uncertainty
+from facecluster.pipeline.video import VideoResult
+
+
+def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = None,
+                      clothing_chips: dict[int, list[str]] | None = None) -> dict:
+    people = people_summary(result)
+    for person in people:
+        person["chips"] = (chips or {}).get(person["id"], [])
+        if clothing_chips:
+            person["clothing_chips"] = clothing_chips.get(person["id"], [])
+    info = result.info
+    return {
+        "facecluster_version": __version__,
+        "video": {
+            "path": info.path,
+            "width": info.width,
+            "height": info.height,
+            "fps": round(info.fps, 6),
+            "num_frames": info.num_frames,
+            "duration_s": round(info.duration_s, 3),
+            "rotation": info.rotation,
+        },
+        "parameters": {k: v for k, v in asdict(result.config).items() if k != "workers"},
+        "num_shots": len(result.shots),
+        "shots": [[int(a), int(b)] for a, b in zip(result.shots.starts, result.shots.ends)],
+        "num_faces": int((result.tracks.track_ids >= 0).sum()),
+        "num_tracks": result.tracks.num_tracks,
+        "num_people": result.num_people,
+        "people": people,
+        **({"clothing_cue": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.clothing.items()}}
+           if result.clothing is not None else {}),
+    }
+
+
+def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool = True, parquet: bool = False) -> Path:
+    """Write every output file of one video into ``folder``; returns the clusters.json path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    done_marker = folder / "clusters.json"
+    done_marker.unlink(missing_ok=True)  # the folder is incomplete until the end
+    atomic_write_text(folder / "faces.csv", faces_csv(result))
+    if parquet:
+        from facecluster.outputs.parquet import write_video_parquet
+
+        write_video_parquet(result, folder / "faces.parquet")
+    atomic_write_text(folder / "tracks.csv", tracks_csv(result))
+    far, close = uncertainty(result)
+    clothing_names: dict[int, list[str]] = {}
+    chip_names = write_chips(result, folder, tracks=[d["track_id"] for d in far], clothing_names=clothing_names) if chips else {}
+    doc = clusters_document(result, chip_names, clothing_names)
+    for d in far:
+        d["chip"] = f"chips/track_{d['track_id']}.jpg" if chips else None
+    for d in close:
+        d["chips"] = [c for p in d["people"] for c in chip_names.get(p, [])[:1]]
+    doc["uncertain"] = {"far_tracks": far, "close_pairs": close}
+    # Timings vary from run to run: kept out of clusters.json, which is deterministic.
+    atomic_write_text(folder / "timings.json", json.dumps({k: round(v, 3) for k, v in result.timings.items()}, indent=2) + "\n")
+    render_report(folder, doc)
+    atomic_write_text(done_marker, json.dumps(doc, indent=2) + "\n")
+    return done_marker

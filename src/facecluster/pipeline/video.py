@@ -1,0 +1,301 @@
+"""The video pipeline: a thin composition of stages, each cached on disk.
+
+decode → shots → detection → tracking → alignment + embedding → (learning) →
+(clothing) → clustering. Each stage's result is cached under ``<out>/cache``,
+keyed by the stage's parameters, its code version and its inputs; detection
+and embedding are cached in chunks, so an interrupted run resumes where it
+stopped. The maths of each stage lives in its own package; this module only
+calls them, caches and times them. Progress goes through a hook
+``hook(stage, completed, total)``; nothing here prints.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from facecluster.cache import StageCache, fingerprint_file, stage_key
+from facecluster.clothing import descriptors as clothing_descriptors
+from facecluster.clothing.distance import track_distances_with_clothing
+from facecluster.cluster.registry import make_clusterer
+from facecluster.cluster.tracks import order_by_screen_time, track_means
+from facecluster.config import PipelineConfig
+from facecluster.faces import embed as embed_mod
+from facecluster.faces.align import FaceAligner, chip_batches
+from facecluster.faces.detect import make_detector
+from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Tracks, VideoInfo
+from facecluster.video import shots as shot_mod
+from facecluster.video import tracking as tracking_mod
+from facecluster.video.decode import iter_frames, probe
+from facecluster.video.tracking import overlapping_pairs, select_faces, track_faces, track_spans
+
+DETECT_CHUNK_FRAMES = 500
+EMBED_CHUNK_FACES = 256
+
+
+def _no_progress(stage: str, completed: int, total: int | None) -> None:
+    pass
+
+
+@dataclass
+class VideoResult:
+    """Everything a run produced for one video (arrays documented in :mod:`facecluster.types`)."""
+
+    info: VideoInfo
+    frame_times: np.ndarray  # (F,) float64 seconds
+    shots: Shots
+    detections: Detections
+    tracks: Tracks
+    embeddings: Embeddings  # base descriptors of the embedded faces
+    track_features: np.ndarray  # (T, D) float32, L2-normalised, of the features clustered
+    track_person: np.ndarray  # (T,) int64, person ids 0..P-1 by screen time
+    config: PipelineConfig
+    timings: dict[str, float] = field(default_factory=dict)
+    clothing: dict | None = None  # with cues face+clothing: the clothing cue's calibration (facecluster.cues)
+
+    @property
+    def num_people(self) -> int:
+        return int(self.track_person.max() + 1) if self.track_person.size else 0
+
+
+class _Stages:
+    """The cached stages of one video run; each returns its cache key with its result."""
+
+    def __init__(self, path: Path, info: VideoInfo, cache: StageCache, config: PipelineConfig, hook: ProgressHook) -> None:
+        self.path = path
+        self.info = info
+        self.cache = cache
+        self.config = config
+        self.hook = hook
+        self.fingerprint = fingerprint_file(path)
+        self.calibration: dict | None = None
+
+    def shots(self) -> tuple[str, Shots, np.ndarray]:
+        params = {**asdict(shot_mod.ShotDetectorParams()), "code": shot_mod.CODE_VERSION,
+                  "signature": [shot_mod.THUMB_SIZE, shot_mod.HIST_BINS]}
+        key = stage_key("shots", params, [self.fingerprint])
+        data = self.cache.load("shots", key)
+        if data is None:
+            found, times = shot_mod.detect_video_shots(self.path, self.info.num_frames or None,
+                                                       lambda done, total: self.hook("shots", done, total))
+            data = {"starts": found.starts, "ends": found.ends, "times": times}
+            self.cache.save("shots", key, data)
+        self.hook("shots", len(data["times"]), len(data["times"]))
+        return key, Shots(starts=data["starts"], ends=data["ends"]), data["times"]
+
+    def detections(self, upstream: str, num_frames: int) -> tuple[str, Detections]:
+        cfg = self.config
+        detector = make_detector(cfg.detector, **cfg.detector_params())
+        params = {"detector": detector.params, "every": cfg.detect_every, "code": detector.code_version}
+        key = stage_key("detect", params, [upstream])
+        wanted = list(range(0, num_frames, cfg.detect_every))
+        chunks = [wanted[i : i + DETECT_CHUNK_FRAMES] for i in range(0, len(wanted), DETECT_CHUNK_FRAMES)]
+        parts: dict[int, dict[str, np.ndarray]] = {}
+        for c in range(len(chunks)):
+            part = self.cache.load("detect", f"{key}-{c:05d}")
+            if part is not None:
+                parts[c] = part
+        done = sum(len(chunks[c]) for c in parts)
+        self.hook("detect", done, len(wanted))
+        todo = {f: c for c, frames in enumerate(chunks) if c not in parts for f in frames}
+        if todo:
+            buffers: dict[int, list] = {}
+            for frame in iter_frames(self.path, frames=set(todo)):
+                c = todo[frame.index]
+                boxes, scores, _ = detector.detect(frame.rgb)
+                buffers.setdefault(c, []).append((frame.index, boxes, scores))
+                done += 1
+                if done % 10 == 0:
+                    self.hook("detect", done, len(wanted))
+                if frame.index == chunks[c][-1]:
+                    parts[c] = _stack_detections(buffers.pop(c))
+                    self.cache.save("detect", f"{key}-{c:05d}", parts[c])
+            for c, buf in buffers.items():  # a video shorter than its frame count said
+                parts[c] = _stack_detections(buf)
+        self.hook("detect", len(wanted), len(wanted))
+        ordered = [parts[c] for c in sorted(parts)]
+        if not ordered:
+            return key, Detections.empty()
+        return key, Detections(**{name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]})
+
+    def tracks(self, upstream: str, detections: Detections, shots: Shots) -> tuple[str, Tracks]:
+        params = self.config.tracker_params()
+        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION}, [upstream])
+        return key, track_faces(detections, shots, params)
+
+    def embeddings(self, upstream: str, detections: Detections, tracks: Tracks) -> tuple[str, Embeddings]:
+        cfg = self.config
+        rows = select_faces(tracks, detections, cfg.faces_per_track)
+        params = {
+            "embedder": "dlib-resnet-v1",
+            "backend": cfg.embedder,
+            "aligner": "dlib-5pt-square",
+            "faces_per_track": cfg.faces_per_track,
+            "code": embed_mod.CODE_VERSION,
+            **embed_mod.output_params(cfg.embedder, cfg.device),
+        }
+        key = stage_key("embed", params, [upstream])
+        chunks = [rows[i : i + EMBED_CHUNK_FACES] for i in range(0, len(rows), EMBED_CHUNK_FACES)]
+        parts: dict[int, np.ndarray] = {}
+        for c in range(len(chunks)):
+            part = self.cache.load("embed", f"{key}-{c:05d}")
+            if part is None:
+                continue
+            if "rows" not in part or not np.array_equal(part["rows"], chunks[c]):
+                continue  # a chunk of other faces (a stale or foreign file): embed again
+            parts[c] = part["vectors"]
+        done = sum(len(chunks[c]) for c in parts)
+        self.hook("embed", done, len(rows))
+        todo = [c for c in range(len(chunks)) if c not in parts]
+        if todo:
+            todo_rows = np.concatenate([chunks[c] for c in todo])
+            progress = [done]
+
+            def on_batch(k: int) -> None:
+                progress[0] += k
+                self.hook("embed", progress[0], len(rows))
+
+            batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, FaceAligner())
+            vectors = np.concatenate(
+                list(embed_mod.embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch, embedder=cfg.embedder,
+                                                  device=cfg.device))
+                or [np.zeros((0, embed_mod.EMBEDDING_DIM), np.float32)]
+            )
+            # Rows were embedded in frame order; put them back in chunk order.
+            by_row = dict(zip(todo_rows.tolist(), vectors))
+            for c in todo:
+                parts[c] = np.stack([by_row[r] for r in chunks[c].tolist()]).astype(np.float32)
+                self.cache.save("embed", f"{key}-{c:05d}", {"rows": chunks[c], "vectors": parts[c]})
+        vectors = (np.concatenate([parts[c] for c in range(len(chunks))]) if chunks
+                   else np.zeros((0, embed_mod.EMBEDDING_DIM), np.float32))
+        return key, Embeddings(rows=rows, vectors=vectors)
+
+    def learned(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings) -> Embeddings:
+        """Adapted face features (SSiam/TSiam) of the embedded faces; the base ones for ``none``."""
+        cfg = self.config
+        if cfg.learn == "none" or len(emb.rows) < 2:
+            return emb
+        from facecluster.learn import variants
+
+        learner = variants.make_learner(cfg.learn, cfg.learn_variant, cfg.seed).set_params(device=cfg.device)
+        params = {"method": cfg.learn, **learner.get_params(), "device": "any", "code": variants.CODE_VERSION}
+        key = stage_key("learn", params, [upstream])
+        data = self.cache.load("learn", key)
+        if data is None:
+            self.hook("learn", 0, learner.epochs)
+            if cfg.learn == "ssiam":
+                learner.fit(emb.vectors)
+            else:
+                learner.fit(emb.vectors, tracks.track_ids[emb.rows], detections.frames[emb.rows])
+            data = {"vectors": learner.transform(emb.vectors)}
+            self.cache.save("learn", key, data)
+        self.hook("learn", 1, 1)
+        return Embeddings(rows=emb.rows, vectors=data["vectors"])
+
+    def clothing(self, upstream: str, shots: Shots, detections: Detections, emb: Embeddings) -> tuple[str, dict]:
+        """Clothing descriptor of every embedded face and background descriptor of every shot (cached)."""
+        c = clothing_descriptors
+        params = {"torso": [c.TORSO_WIDTH, c.TORSO_GAP, c.TORSO_HEIGHT], "bins": [c.HUE_BINS, c.SAT_BINS, c.VALUE_BINS],
+                  "grid": c.BACKGROUND_GRID, "min_visible": c.MIN_VISIBLE, "code": c.CODE_VERSION}
+        key = stage_key("clothing", params, [upstream])
+        data = self.cache.load("clothing", key)
+        if data is None:
+            data = c.describe_video(self.path, shots, detections, emb.rows, lambda done, total: self.hook("clothing", done, total))
+            self.cache.save("clothing", key, data)
+        return key, data
+
+    def clustering(self, detections: Detections, tracks: Tracks, emb: Embeddings, shots: Shots,
+                   clothing: dict | None) -> tuple[np.ndarray, np.ndarray]:
+        """Track features (T, D) and the person of each track (T,), ordered by screen time."""
+        cfg = self.config
+        features = track_means(tracks, emb)
+        first, last = track_spans(tracks, detections)
+        cannot = overlapping_pairs(first, last)
+        T = tracks.num_tracks
+        if T == 0:
+            return np.zeros((0, features.shape[1]), np.float32), np.zeros(0, np.int64)
+        n_clusters = None if cfg.num_people is None else min(cfg.num_people, T)
+        if clothing is not None:
+            distances, self.calibration = track_distances_with_clothing(features, tracks, detections, emb, shots, clothing, cannot)
+            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=cfg.distance_threshold, metric="precomputed")
+            labels = model.fit_predict(distances, cannot_link=cannot)
+        else:
+            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=cfg.distance_threshold)
+            labels = model.fit_predict(features, cannot_link=cannot)
+        return features, order_by_screen_time(labels, first, last)
+
+
+def _stack_detections(items: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One chunk's detections, (frame, boxes (K, 4), scores (K,)) per frame, as Detections columns."""
+    if not items:
+        return {"frames": np.zeros(0, np.int64), "boxes": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32)}
+    return {
+        "frames": np.concatenate([np.full(len(b), i, np.int64) for i, b, _ in items]),
+        "boxes": np.concatenate([b for _, b, _ in items]).reshape(-1, 4).astype(np.float32),
+        "scores": np.concatenate([s for _, _, s in items]).astype(np.float32),
+    }
+
+
+def run_video(
+    path: str | Path,
+    out_dir: str | Path,
+    config: PipelineConfig = PipelineConfig(),
+    *,
+    hook: ProgressHook | None = None,
+    force: bool = False,
+) -> VideoResult:
+    """Run every stage on one video; caches under ``out_dir/cache``. Writes no outputs
+    (see :func:`facecluster.outputs.video.write_video_outputs`)."""
+    hook = hook or _no_progress
+    path = Path(path)
+    info = probe(path)
+    cache = StageCache(Path(out_dir) / "cache", enabled=not force)
+    stages = _Stages(path, info, cache, config, hook)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    shots_key, shots, times = stages.shots()
+    timings["shots"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    det_key, detections = stages.detections(shots_key, len(times))
+    timings["detect"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    track_key, tracks = stages.tracks(det_key, detections, shots)
+    timings["track"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    embed_key, embeddings = stages.embeddings(track_key, detections, tracks)
+    timings["embed"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features_for_clustering = stages.learned(embed_key, detections, tracks, embeddings)
+    timings["learn"] = time.perf_counter() - t0
+
+    clothing = None
+    if config.uses_clothing:
+        t0 = time.perf_counter()
+        _, clothing = stages.clothing(embed_key, shots, detections, embeddings)
+        timings["clothing"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features, track_person = stages.clustering(detections, tracks, features_for_clustering, shots, clothing)
+    timings["cluster"] = time.perf_counter() - t0
+
+    info = VideoInfo(**{**asdict(info), "num_frames": len(times)})
+    return VideoResult(
+        info=info,
+        frame_times=times,
+        shots=shots,
+        detections=detections,
+        tracks=tracks,
+        embeddings=embeddings,
+        track_features=features,
+        track_person=track_person,
+        config=config,
+        timings=timings,
+        clothing=stages.calibration,
+    )

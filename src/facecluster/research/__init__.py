@@ -1,0 +1,1 @@
+"""The paper's protocol and evaluation: TV annotations, feature files, metrics."""

@@ -1,0 +1,135 @@
+"""Linking detections into face tracks within shots.
+
+Frame by frame inside each shot, every active track predicts its next box from
+its last two boxes (constant velocity) and is matched to the current detections
+by the Hungarian algorithm on 1 − IoU, a match needing IoU ≥ ``min_iou``. A track
+survives up to ``max_gap`` frames without a match; unmatched detections start new
+tracks. Tracks never cross a shot boundary and never hold two faces of one frame;
+tracks with fewer than ``min_detections`` faces are dropped (track id −1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from facecluster.errors import ParameterError
+
+CODE_VERSION = 1  # bump when a change alters the tracks
+from facecluster.faces.detect.base import box_iou
+from facecluster.types import Detections, Shots, Tracks
+
+
+@dataclass(frozen=True)
+class TrackerParams:
+    min_iou: float = 0.3
+    max_gap: int = 4  # frames between two matched detections, at most
+    min_detections: int = 5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.min_iou <= 1.0:
+            raise ParameterError(f"min_iou must be in (0, 1] (here: min_iou={self.min_iou})")
+        if self.max_gap < 1:
+            raise ParameterError(f"max_gap must be >= 1 (here: max_gap={self.max_gap})")
+        if self.min_detections < 1:
+            raise ParameterError(f"min_detections must be >= 1 (here: min_detections={self.min_detections})")
+
+
+@dataclass
+class _Active:
+    rows: list[int] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)
+
+    def predicted_box(self, frame: int) -> np.ndarray:
+        last = self.boxes[-1]
+        if len(self.boxes) < 2:
+            return last
+        dt = self.frames[-1] - self.frames[-2]
+        velocity = (self.boxes[-1] - self.boxes[-2]) / max(dt, 1)
+        return last + velocity * (frame - self.frames[-1])
+
+
+def track_faces(detections: Detections, shots: Shots, params: TrackerParams = TrackerParams()) -> Tracks:
+    """Tracks of a video's detections. Track ids are numbered by first frame, then by x."""
+    n = len(detections)
+    shot_of_row = shots.shot_of(detections.frames) if n else np.zeros(0, np.int64)
+    finished: list[_Active] = []
+    active: list[_Active] = []
+    current_shot = -1
+    order = np.lexsort((detections.boxes[:, 0] if n else np.zeros(0), detections.frames))
+    frames_sorted = detections.frames[order]
+    boundaries = np.flatnonzero(np.diff(frames_sorted)) + 1
+    for group in np.split(order, boundaries) if n else []:
+        frame = int(detections.frames[group[0]])
+        shot = int(shot_of_row[group[0]])
+        if shot != current_shot:
+            finished.extend(active)
+            active = []
+            current_shot = shot
+        still = [a for a in active if frame - a.frames[-1] <= params.max_gap]
+        finished.extend(a for a in active if frame - a.frames[-1] > params.max_gap)
+        active = still
+        boxes = detections.boxes[group]
+        matched_dets: set[int] = set()
+        if active:
+            predicted = np.stack([a.predicted_box(frame) for a in active])
+            iou = box_iou(predicted, boxes)
+            last_iou = box_iou(np.stack([a.boxes[-1] for a in active]), boxes)
+            iou = np.maximum(iou, last_iou)
+            rows, cols = linear_sum_assignment(1.0 - iou)
+            for r, c in zip(rows, cols):
+                if iou[r, c] >= params.min_iou:
+                    a = active[r]
+                    a.rows.append(int(group[c]))
+                    a.frames.append(frame)
+                    a.boxes.append(boxes[c].astype(np.float64))
+                    matched_dets.add(int(c))
+        for c in range(len(group)):
+            if c not in matched_dets:
+                active.append(_Active([int(group[c])], [frame], [boxes[c].astype(np.float64)]))
+    finished.extend(active)
+    kept = [t for t in finished if len(t.rows) >= params.min_detections]
+    kept.sort(key=lambda t: (t.frames[0], float(t.boxes[0][0]), t.rows[0]))
+    track_ids = np.full(n, -1, np.int64)
+    track_shots = np.zeros(len(kept), np.int64)
+    for tid, t in enumerate(kept):
+        track_ids[t.rows] = tid
+        track_shots[tid] = shot_of_row[t.rows[0]]
+    return Tracks(track_ids=track_ids, track_shots=track_shots)
+
+
+def overlapping_pairs(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Pairs (i, j), i < j, of intervals [first, last] (inclusive) that overlap: (m, 2) int64."""
+    first = np.asarray(first)
+    last = np.asarray(last)
+    overlap = (first[:, None] <= last[None, :]) & (first[None, :] <= last[:, None])
+    i, j = np.nonzero(np.triu(overlap, k=1))
+    return np.stack([i, j], axis=1).astype(np.int64)
+
+
+def select_faces(tracks: Tracks, detections: Detections, per_track: int) -> np.ndarray:
+    """Detection rows to embed: up to ``per_track`` faces per track, evenly spread over
+    the track (0 = all), returned sorted by frame then row. (M,) int64."""
+    chosen: list[np.ndarray] = []
+    for t in range(tracks.num_tracks):
+        members = np.flatnonzero(tracks.track_ids == t)
+        members = members[np.argsort(detections.frames[members], kind="stable")]
+        if per_track and len(members) > per_track:
+            picks = np.round(np.linspace(0, len(members) - 1, per_track)).astype(int)
+            members = members[np.unique(picks)]
+        chosen.append(members)
+    rows = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+    return rows[np.lexsort((rows, detections.frames[rows]))].astype(np.int64)
+
+
+def track_spans(tracks: Tracks, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
+    """First and last frame of each track: two (T,) int64 arrays."""
+    T = tracks.num_tracks
+    first = np.full(T, np.iinfo(np.int64).max, np.int64)
+    last = np.full(T, -1, np.int64)
+    member = tracks.track_ids >= 0
+    np.minimum.at(first, tracks.track_ids[member], detections.frames[member])
+    np.maximum.at(last, tracks.track_ids[member], detections.frames[member])
+    return first, last
