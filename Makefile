@@ -8,7 +8,10 @@ BIN := $(VENV)/bin
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
+# torch first, pinned to the CPU build this machine's pip serves from disk; the project's range (>=2.4,<3)
+# then installs nothing more. Elsewhere any torch in that range works, a CUDA build included.
 install: $(BIN)/python
+	$(BIN)/pip install -q 'torch==2.13.0'
 	$(BIN)/pip install -q -e '.[test]'
 
 demo: install

@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+from provenance import write_markdown
+
 from facecluster.app import process_videos
 from facecluster.config import PipelineConfig
 from facecluster.research.evaluate import evaluate_dirs
@@ -87,7 +89,7 @@ def main() -> None:
                 lines.append(f"| {name} | {'given' if k else 'estimated'} | {cues} | {s['wcp']:.3f} | {s['nmi']:.3f} | {s['bcubed_f']:.3f} | "
                              f"{s['num_people_pred']} / {TRUE_K[name]} | {cal} | {c['scenes'] if c else '–'} | {doc['num_shots']} |")
                 print(lines[-1], flush=True)
-    (Path(__file__).parent / "results" / "clothing.md").write_text("\n".join(lines) + "\n")
+    write_markdown(Path(__file__).parent / "results" / "clothing.md", "\n".join(lines), "bench_clothing.py")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from datasets import CLIPS, clip_tracks, embedding_sets, photo_faces
+from provenance import write_markdown
 
 from facecluster.cluster.registry import CONSTRAINED_METHODS, make_clusterer
 from facecluster.distances import l2_normalize
@@ -73,7 +74,7 @@ def main() -> None:
             print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "cluster.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text("# Clustering methods, known and estimated K\n\n" + "\n".join(lines) + "\n")
+    write_markdown(out, "# Clustering methods, known and estimated K\n\n" + "\n".join(lines), "bench_cluster.py")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from provenance import write_markdown
+
 CLIPS = ["short_hamilton_clip.mp4", "sweden.mp4", "facenet_pytorch_crowd.mp4"]
 CONFIGS = {"in-process": [], "local:1": ["--scheduler", "local:1"], "local:2": ["--scheduler", "local:2"]}
 
@@ -41,7 +43,7 @@ def main() -> None:
              f"best of {args.rounds} round(s), wall time including start-up.", "",
              "| run | wall (s) | ÷ local:1 |", "|---|---|---|"]
     lines += [f"| {k} | {v:.1f} | {v / best['local:1']:.2f} |" for k, v in best.items()]
-    (Path(__file__).parent / "results" / "dask.md").write_text("\n".join(lines) + "\n")
+    write_markdown(Path(__file__).parent / "results" / "dask.md", "\n".join(lines), "bench_dask.py")
     print("\n".join(lines))
 
 

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_json, write_markdown
 
 CLIPS = ["short_hamilton_clip", "sweden"]
 TORCH_BATCHES = [1, 16, 64, 256]
@@ -146,8 +147,8 @@ def main() -> None:
                   "| clip | backend | wall (s) | embed stage (s) |", "|---|---|---|---|"]
         lines += [f"| {r['clip']} | {r['backend']} | {r['wall_s']:.1f} | {r['embed_s']:.1f} |" for r in e2e]
     out_dir = Path(__file__).parent / "results"
-    (out_dir / "embedder.md").write_text("\n".join(lines) + "\n")
-    (out_dir / "embedder.json").write_text(json.dumps({"micro": results, "end_to_end": e2e}, indent=2) + "\n")
+    write_markdown(out_dir / "embedder.md", "\n".join(lines), "bench_embedder.py")
+    write_json(out_dir / "embedder.json", {"micro": results, "end_to_end": e2e}, "bench_embedder.py")
     print("\n".join(lines))
 
 

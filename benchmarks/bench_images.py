@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from datasets import largest_face_per_photo
+from provenance import write_markdown
 
 from facecluster.pipeline.photos import cluster_photo_faces, embed_photos
 from facecluster.research.metrics import all_scores
@@ -45,7 +46,7 @@ def main() -> None:
             print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "images.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text("# facecluster images on labelled photo folders (largest face per photo scored)\n\n" + "\n".join(lines) + "\n")
+    write_markdown(out, "# facecluster images on labelled photo folders (largest face per photo scored)\n\n" + "\n".join(lines), "bench_images.py")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from datasets import clip_faces, embedding_sets, photo_faces
+from provenance import write_markdown
 
 from facecluster.cluster.agglomerative import ConstrainedAgglomerative
 from facecluster.distances import l2_normalize
@@ -62,7 +63,7 @@ def main() -> None:
                 print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "learn.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(f"# Base vs learned features, Ward with known K, seeds {args.seeds}\n\n" + "\n".join(lines) + "\n")
+    write_markdown(out, f"# Base vs learned features, Ward with known K, seeds {args.seeds}\n\n" + "\n".join(lines), "bench_learn.py")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_markdown
 
 from facecluster.learn.variants import make_learner
 
@@ -68,7 +69,7 @@ def main() -> None:
             print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "learn_cost.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    write_markdown(out, "\n".join(lines), "bench_learn_cost.py")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from datasets import largest_face_per_photo
+from provenance import write_markdown
 
 from facecluster.cluster.linking import LINK_THRESHOLD, link_people
 from facecluster.outputs.people import people_of_photos
@@ -88,7 +89,7 @@ def main() -> None:
         lines.append(f"| {threshold}{mark} | {s['wcp']:.3f} | {s['nmi']:.3f} | {s['bcubed_f']:.3f} | {int(identity.max()) + 1} / 11 |")
         print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "linking.md"
-    out.write_text("\n".join(lines) + "\n")
+    write_markdown(out, "\n".join(lines), "bench_linking.py")
     print("\n".join(lines))
 
 

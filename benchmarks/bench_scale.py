@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_markdown
 
 
 def one(n: int, data: Path) -> dict:
@@ -70,7 +71,7 @@ def main() -> None:
         print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "scale.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    write_markdown(out, "\n".join(lines), "bench_scale.py")
 
 
 if __name__ == "__main__":

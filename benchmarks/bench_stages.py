@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from provenance import write_json, write_markdown
+
 CLIPS = ["short_hamilton_clip", "sweden"]
 
 
@@ -86,8 +88,8 @@ def main() -> None:
         )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "stages.md").write_text("\n".join(lines) + "\n")
-    (out / "stages.json").write_text(json.dumps(rows, indent=2) + "\n")
+    write_markdown(out / "stages.md", "\n".join(lines), "bench_stages.py")
+    write_json(out / "stages.json", rows, "bench_stages.py")
     print("\n".join(lines))
 
 

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from provenance import write_markdown
 
 from facecluster.cluster.agglomerative import ConstrainedAgglomerative
 from facecluster.config import PipelineConfig
@@ -56,7 +57,7 @@ def main() -> None:
     out = Path(__file__).parent / "results" / f"calibrate_threshold{suffix}.md"
     out.parent.mkdir(exist_ok=True)
     what = "dlib features" if args.learn == "none" else f"{args.learn} ({args.variant}) features"
-    out.write_text(f"# Average-linkage stop distance, {what}\n\n" + "\n".join(lines) + "\n")
+    write_markdown(out, f"# Average-linkage stop distance, {what}\n\n" + "\n".join(lines), "calibrate_threshold.py")
 
 
 if __name__ == "__main__":

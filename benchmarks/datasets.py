@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from facecluster.boxes import box_iou
 from facecluster.cluster.tracks import track_means
 from facecluster.config import PipelineConfig
-from facecluster.faces.detect.base import box_iou
 from facecluster.pipeline.video import VideoResult, run_video
 from facecluster.video.tracking import overlapping_pairs, track_spans
 

@@ -59,6 +59,6 @@ def demo_video(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
-    from skimage import data
+    from facecluster.demo import demo_photo
 
-    return data.astronaut()
+    return demo_photo("eileen_collins")

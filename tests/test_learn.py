@@ -119,7 +119,7 @@ def test_parameter_checks():
         SSiam().transform(X)
     with pytest.raises(ValueError, match="one entry per row"):
         TSiam().fit(X, np.zeros(3), np.zeros(3))
-    assert "epochs=15" in repr(SSiam()) and SSiam().get_params()["mining"] == "base"
+    assert "epochs=3" in repr(SSiam(epochs=3)) and SSiam().get_params()["epochs"] == 15 and SSiam().get_params()["mining"] == "base"
 
 
 def test_combined_mode_mixes_track_and_mined_pairs():

@@ -94,7 +94,6 @@ def test_report_in_headless_chromium(demo_out, tmp_path):
     # Every chip the page shows exists in the folder (relative paths only).
     for src in re.findall(r'<img src="([^"]+)"', dom):
         assert (demo_out / src).is_file(), src
-    shutil.copy(shot, demo_out / "report-screenshot.png")
 
 
 def make_photos(folder: Path, astronaut: np.ndarray) -> None:
@@ -170,16 +169,13 @@ def test_parquet_exports(demo_video, tmp_path, astronaut):
 
 def test_photo_report_names_close_pairs(tmp_path, astronaut):
     """Two people never in one photo are listed as a pair to check, with their chips."""
-    from skimage import data
+    from facecluster.demo import demo_photo
 
     photos = tmp_path / "p"
     photos.mkdir()
     Image.fromarray(astronaut).save(photos / "collins.png")
-    Image.fromarray(data.astronaut()[:, ::-1].copy()).save(photos / "collins_mirrored.png")
-    from matplotlib import cbook
-
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        (photos / "hopper.jpg").write_bytes(f.read())
+    Image.fromarray(astronaut[:, ::-1].copy()).save(photos / "collins_mirrored.png")
+    Image.fromarray(demo_photo("grace_hopper")).save(photos / "hopper.png")
     res = process_photos(photos, tmp_path / "o", num_people=3)
     doc = json.loads((res.folder / "clusters.json").read_text())
     pairs = doc["uncertain"]["close_pairs"]

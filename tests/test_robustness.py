@@ -8,6 +8,7 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 from conftest import write_video
 
 from facecluster.app import process_videos
@@ -102,6 +103,13 @@ def test_variable_frame_rate(tmp_path, astronaut):
     assert np.allclose(np.diff(times), np.array(gaps[:-1]) / 30, atol=1e-3)
     [o] = process_videos([path], tmp_path / "out", PipelineConfig(workers=1))
     assert o.error is None and o.result.num_people == 1
+    # Screen time from the timestamps: 19/30 s from first to last frame, plus the last frame's 1/30 s
+    # (a frame count × 1/fps would say 10/30 s).
+    doc = json.loads((tmp_path / "out" / "vfr" / "clusters.json").read_text())
+    assert doc["people"][0]["screen_time_s"] == pytest.approx(20 / 30, abs=0.002)
+    assert doc["shot_starts_s"][0] == pytest.approx(0.0, abs=1e-6)
+    tracks = (tmp_path / "out" / "vfr" / "tracks.csv").read_text().splitlines()
+    assert tracks[0].endswith("first_time_s,last_time_s") and tracks[1].endswith(f",{times[0]:.3f},{times[-1]:.3f}")
 
 
 def test_path_with_spaces_and_non_ascii(tmp_path, demo_video):
@@ -134,11 +142,17 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
         out = tmp_path / f"run{k}"
         child = subprocess.Popen([sys.executable, "-m", "facecluster", "run", str(demo_video), "-o", str(out), "--workers", "1"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(delay)
+        if sig == signal.SIGINT:
+            # Interrupt mid-run for certain: once the shots are cached, detection is under way.
+            deadline = time.perf_counter() + 60
+            while not list((out / "demo" / "cache").glob("shots-*.npz")) and time.perf_counter() < deadline:
+                time.sleep(0.02)
+        else:
+            time.sleep(delay)
         child.send_signal(sig)
         _, err = child.communicate(timeout=60)
-        if sig == signal.SIGINT and child.returncode == 130:
-            assert b"rerun the same command to resume" in err
+        if sig == signal.SIGINT:
+            assert child.returncode == 130 and b"rerun the same command to resume" in err, err[-2000:]
         # No half-written file is ever left under a final name.
         leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp")]
         assert all(p.parent.name == "cache" or p.parent.name == "demo" for p in leftovers)

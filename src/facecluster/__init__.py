@@ -5,7 +5,7 @@ video without labels, and group the faces into people.
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from facecluster._version import __version__
 
 __all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult", "SSiam", "TSiam"]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from facecluster.config import PipelineConfig
 from facecluster.errors import FaceclusterError
-from facecluster.jobs.videos import VideoOutcome, check_stems, process_one_video
+from facecluster.jobs.videos import VideoOutcome, check_stems, process_one_video, write_video_collection  # noqa: F401
+from facecluster.outputs.folders import check_collection_folder
 from facecluster.types import ProgressHook
 
 
@@ -34,6 +35,8 @@ def process_videos(
     out_root = Path(out_root)
     paths = [Path(v) for v in videos]
     check_stems(paths, out_root)
+    if len(paths) > 1:
+        check_collection_folder(out_root, force)
     if scheduler:
         from facecluster.jobs.dask import process_videos_on_dask
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facecluster import __version__
+from facecluster._version import __version__
 
 
 def fingerprint_file(path: str | Path, chunk: int = 4 << 20) -> str:

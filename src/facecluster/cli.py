@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from facecluster import __version__
+from facecluster._version import __version__
 from facecluster.errors import FaceclusterError
 
 
@@ -60,8 +60,7 @@ def main() -> None:
 def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant,
         embedder, device, cues, scheduler, parquet, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
-    from facecluster.app import process_videos
-    from facecluster.jobs.videos import link_videos
+    from facecluster.app import process_videos, write_video_collection
     from facecluster.progress import TqdmProgress
 
     config = _config(
@@ -97,13 +96,11 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
     )
     failed = [o for o in outcomes if o.error]
     if len(outcomes) > 1:
-        from facecluster.outputs.report import render_index
-
-        linked = link_videos(out, outcomes)
-        if linked:
-            people = len(json.loads(linked[0].read_text())["people"])
-            click.echo(f"people across videos: {people} -> {linked[0]}, {linked[1]}")
-        click.echo(f"index: {render_index(out, [o.folder for o in outcomes if not o.error])}")
+        written = write_video_collection(out, outcomes)
+        if "people.json" in written:
+            people = len(json.loads(written["people.json"].read_text())["people"])
+            click.echo(f"people across videos: {people} -> {written['people.json']}, {written['people.html']}")
+        click.echo(f"index: {written['index.html']}")
         click.echo(f"done: {len(outcomes) - len(failed)} of {len(outcomes)} videos" + (f", {len(failed)} failed" if failed else ""))
     if failed:
         raise SystemExit(1)
@@ -124,11 +121,14 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
 @click.option("--export-folders", is_flag=True, help="Write people/person_<id>/ with links to each person's photos.")
 @click.option("--copy", is_flag=True, help="With --export-folders: copy the photos instead of linking them.")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
-def images(folders, out, num_people, cluster, distance_threshold, learn, seed, workers, embedder, export_folders, copy, parquet) -> None:
+@click.option("--force", is_flag=True, help="Write into an output folder that holds other files (they are never removed).")
+def images(folders, out, num_people, cluster, distance_threshold, learn, seed, workers, embedder, export_folders, copy, parquet,
+           force) -> None:
     """Find the people in folders of photos (JPEG, PNG, WebP); several folders are albums whose people are linked."""
     from facecluster.errors import InputError
     from facecluster.jobs.photos import process_photos
-    from facecluster.outputs.people import write_people
+    from facecluster.outputs.folders import check_collection_folder
+    from facecluster.outputs.people import write_collection
     from facecluster.progress import TqdmProgress
 
     names: dict[str, Path] = {}
@@ -137,17 +137,21 @@ def images(folders, out, num_people, cluster, distance_threshold, learn, seed, w
         if name in names and names[name] != folder:
             raise InputError(folder, f"has the same name as {names[name]}; their outputs would collide in {out / name}")
         names[name] = folder
+    if len(folders) > 1:
+        check_collection_folder(out, force)
     sources, failed = [], 0
     for folder in folders:
         hook = TqdmProgress(prefix=f"{folder.name}: ")
         try:
             outcome = process_photos(folder, out, num_people=num_people, cluster=cluster, distance_threshold=distance_threshold,
                                      learn=learn, seed=seed, workers=_workers(workers), embedder=embedder, export_folders=export_folders,
-                                     copy=copy, parquet=parquet, hook=hook, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
-        except FaceclusterError as exc:
+                                     copy=copy, parquet=parquet, force=force, inputs=list(folders), hook=hook,
+                                     warn=lambda msg: click.echo(f"warning: {msg}", err=True))
+        except Exception as exc:  # one album's failure never stops the others
             if len(folders) == 1:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            message = str(exc) if isinstance(exc, FaceclusterError) else f"{folder}: unexpected {type(exc).__name__}: {exc}"
+            click.echo(f"error: {message}", err=True)
             failed += 1
             continue
         finally:
@@ -156,9 +160,11 @@ def images(folders, out, num_people, cluster, distance_threshold, learn, seed, w
         skipped = f", {len(outcome.skipped)} files skipped" if outcome.skipped else ""
         click.echo(f"{folder}: {outcome.num_people} people, {outcome.num_faces} faces in {outcome.num_photos} photos{skipped}, "
                    f"in {outcome.seconds:.1f} s -> {outcome.folder}/report.html")
-    if len(sources) > 1:
-        people_json, page = write_people(out, sources)
-        click.echo(f"people across albums: {len(json.loads(people_json.read_text())['people'])} -> {people_json}, {page}")
+    if len(folders) > 1:
+        written = write_collection(out, sources)
+        if "people.json" in written:
+            people = len(json.loads(written["people.json"].read_text())["people"])
+            click.echo(f"people across albums: {people} -> {written['people.json']}, {written['people.html']}")
     if failed:
         raise SystemExit(1)
 

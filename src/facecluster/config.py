@@ -7,6 +7,8 @@ from facecluster.cluster.registry import METHODS as CLUSTER_METHODS
 from facecluster.errors import ParameterError
 from facecluster.video.tracking import TrackerParams
 
+CLOTHING_METHODS = ("average", "complete", "single")  # linkages that take a precomputed face + clothing distance
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -55,7 +57,7 @@ class PipelineConfig:
             raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {self.embedder!r})")
         if self.cues not in ("auto", "face", "face+clothing"):
             raise ParameterError(f"cues must be auto, face or face+clothing (here: {self.cues!r})")
-        if self.cues != "face" and self.cluster not in ("average", "complete", "single"):
+        if self.cues == "face+clothing" and self.cluster not in CLOTHING_METHODS:
             raise ParameterError(f"the clothing cue needs average, complete or single linkage (here: cluster={self.cluster!r})")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ParameterError(f"device must be auto, cpu or cuda (here: {self.device!r})")
@@ -63,7 +65,7 @@ class PipelineConfig:
     @property
     def uses_clothing(self) -> bool:
         """Whether clustering combines clothing with faces (``auto``: with average, complete or single linkage)."""
-        return self.cues == "face+clothing" or (self.cues == "auto" and self.cluster in ("average", "complete", "single"))
+        return self.cues == "face+clothing" or (self.cues == "auto" and self.cluster in CLOTHING_METHODS)
 
     def detector_params(self) -> dict:
         if self.detector == "centerface":

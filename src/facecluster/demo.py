@@ -1,12 +1,13 @@
-"""A short sample video built from real photographs that ship inside installed packages.
+"""A short sample video built from two real photographs that ship inside this package.
 
-Two people: astronaut Eileen Collins (scikit-image's ``astronaut``) and Grace
-Hopper (matplotlib's sample ``grace_hopper.jpg``). Seven shots of slow zooms and
+Two people: astronaut Eileen Collins and Grace Hopper (public-domain photographs,
+``demo_photos/``, see its NOTICE). Seven shots of slow zooms and
 pans, one with both side by side, so the video has several tracks per person, shot
 cuts and two faces in one frame.
 """
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import cv2
@@ -28,15 +29,17 @@ DEMO_SHOTS = [
 DEMO_PEOPLE = {"collins": ["collins"], "hopper": ["hopper"], "both": ["collins", "hopper"]}
 
 
-def _photos() -> dict[str, np.ndarray]:
-    """RGB uint8 photographs from installed packages, keyed by person."""
-    from matplotlib import cbook
-    from skimage import data
+def demo_photo(name: str) -> np.ndarray:
+    """A shipped photograph, (H, W, 3) uint8 RGB: ``eileen_collins`` (512×512) or ``grace_hopper``."""
+    files = {"eileen_collins": "eileen_collins.png", "grace_hopper": "grace_hopper.jpg"}
+    raw = (resources.files("facecluster") / "demo_photos" / files[name]).read_bytes()
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
-    collins = data.astronaut()
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        raw = np.frombuffer(f.read(), np.uint8)
-    hopper = cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+def _photos() -> dict[str, np.ndarray]:
+    """RGB uint8 photographs, keyed by person."""
+    collins = demo_photo("eileen_collins")
+    hopper = demo_photo("grace_hopper")
     # Head-and-shoulders crops, roughly centred on the face.
     return {"collins": collins[0:330, 60:420], "hopper": hopper[0:420, 80:500]}
 

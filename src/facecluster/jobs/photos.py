@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facecluster.cluster.linking import SourcePeople
+from facecluster.outputs.folders import check_output_folder
 
 
 @dataclass
@@ -21,18 +22,22 @@ class PhotoOutcome:
 
 def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | None = None, cluster: str = "average",
                    distance_threshold: float | None = None, learn: str = "none", seed: int = 0, workers: int = 1,
-                   embedder: str = "torch", export_folders: bool = False, copy: bool = False, parquet: bool = False, hook=None, warn=None) -> PhotoOutcome:
-    """``facecluster images``: every face in the photos under ``root``, clustered into people."""
+                   embedder: str = "torch", export_folders: bool = False, copy: bool = False, parquet: bool = False,
+                   force: bool = False, inputs: list[Path] = (), hook=None, warn=None) -> PhotoOutcome:
+    """``facecluster images``: every face in the photos under ``root``, clustered into people, written to
+    ``out_root/<root's name>/``. That folder is checked first (:func:`~facecluster.outputs.folders.check_output_folder`):
+    never inside ``root`` or another of the run's ``inputs``, no links, no files of the user's unless ``force``."""
     from facecluster.outputs.photos import write_photo_outputs
     from facecluster.pipeline.photos import cluster_photo_faces, embed_photos
 
     t0 = time.perf_counter()
     root = Path(root)
+    folder = Path(out_root) / (root.resolve().name or "photos")
+    check_output_folder(folder, force, inputs=[root, *inputs])
     faces = embed_photos(root, workers=workers, embedder=embedder, hook=hook, warn=warn)
     t1 = time.perf_counter()
     person = cluster_photo_faces(faces, num_people=num_people, method=cluster, threshold=distance_threshold, learn=learn, seed=seed)
     faces.timings["cluster"] = time.perf_counter() - t1
-    folder = Path(out_root) / (root.resolve().name or "photos")
     params = {"num_people": num_people, "cluster": cluster, "distance_threshold": distance_threshold, "learn": learn, "seed": seed,
               "detector": "centerface", "embedder": "dlib-resnet-v1", "backend": embedder}
     write_photo_outputs(faces, person, folder, params, export_folders=export_folders, copy=copy, parquet=parquet)

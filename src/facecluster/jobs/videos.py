@@ -7,6 +7,7 @@ others go on. Dask execution (:mod:`facecluster.jobs.dask`) runs the same
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,13 +45,18 @@ def process_one_video(path: Path, out_root: Path, config: PipelineConfig, *, hoo
                       force: bool = False, parquet: bool = False, keep_result: bool = True) -> VideoOutcome:
     """Run one video and write its outputs to ``out_root/<stem>/``; domain errors end up in ``outcome.error``."""
     from facecluster.outputs.people import people_of_video
-    from facecluster.outputs.video import write_video_outputs
+    from facecluster.outputs.video import write_failure, write_video_outputs
 
     folder = output_folder(out_root, path)
     outcome = VideoOutcome(video=path, folder=folder)
     t0 = time.perf_counter()
     try:
         check_output_folder(folder, force)
+    except FaceclusterError as exc:  # nothing is written into a folder we may not write into
+        outcome.error = str(exc)
+        _close(hook)
+        return outcome
+    try:
         result = run_video(path, folder, config, hook=hook, force=force)
         write_video_outputs(result, folder, parquet=parquet)
         outcome.summary = {
@@ -64,12 +70,22 @@ def process_one_video(path: Path, out_root: Path, config: PipelineConfig, *, hoo
             outcome.result = result
     except FaceclusterError as exc:
         outcome.error = str(exc)
+        if folder.is_dir():  # a rerun: what an earlier run wrote must not look current
+            write_failure(folder, outcome.error)
+    except Exception as exc:  # any other failure ends this video only
+        log = folder / "error.log"
+        outcome.error = f"{path}: unexpected {type(exc).__name__}: {exc} (details in {log})"
+        write_failure(folder, outcome.error, traceback.format_exc())
     finally:
-        close = getattr(hook, "close", None)
-        if close:
-            close()
+        _close(hook)
     outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+def _close(hook) -> None:
+    close = getattr(hook, "close", None)
+    if close:
+        close()
 
 
 def check_stems(paths: list[Path], out_root: Path) -> None:
@@ -81,12 +97,12 @@ def check_stems(paths: list[Path], out_root: Path) -> None:
         stems[p.stem] = p
 
 
-def link_videos(out_root: str | Path, outcomes: list[VideoOutcome]) -> tuple[Path, Path] | None:
-    """``OUT/people.json`` and ``OUT/people.html``: the people of the finished videos linked
-    across videos (None when fewer than two videos finished)."""
-    from facecluster.outputs.people import write_people
+def write_video_collection(out_root: str | Path, outcomes: list[VideoOutcome]) -> dict[str, Path]:
+    """After a run over several videos: ``OUT/people.json`` and ``OUT/people.html`` (the people of
+    the finished videos linked across videos; removed when fewer than two finished) and
+    ``OUT/index.html`` (every video, failed ones marked)."""
+    from facecluster.outputs.people import write_collection
 
-    sources = [o.people for o in outcomes if o.people is not None]
-    if len(sources) < 2:
-        return None
-    return write_people(out_root, sources)
+    return write_collection(out_root, [o.people for o in outcomes if o.people is not None],
+                            index_of=[o.folder for o in outcomes if not o.error],
+                            failed={o.video.name: o.error for o in outcomes if o.error})

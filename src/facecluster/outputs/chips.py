@@ -1,12 +1,10 @@
 """Face crops (and torso crops, with the clothing cue) written under ``chips/`` for the report."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import cv2
 import numpy as np
 
+from facecluster.outputs.folders import OutputFiles
 from facecluster.pipeline.video import VideoResult
 from facecluster.video.decode import iter_frames
 
@@ -38,7 +36,7 @@ def crop_torso(rgb: np.ndarray, face: np.ndarray, side: int = CHIP_SIDE) -> np.n
 
 
 def write_chips(
-    result: VideoResult, folder: Path, per_person: int = CHIPS_PER_PERSON, tracks: list[int] = (),
+    result: VideoResult, files: OutputFiles, per_person: int = CHIPS_PER_PERSON, tracks: list[int] = (),
     clothing_names: dict[int, list[str]] | None = None,
 ) -> dict[int, list[str]]:
     """Save face crops per person under ``folder/chips`` (``chips/person_<p>/<n>.jpg``), and
@@ -58,10 +56,9 @@ def write_chips(
     by_frame: dict[int, list[tuple[str, int, bool]]] = {}
     for job in jobs:
         by_frame.setdefault(int(det.frames[job[1]]), []).append(job)
-    chips_dir = folder / "chips"
-    if chips_dir.exists():
-        shutil.rmtree(chips_dir)
-    names: dict[int, list[str]] = {p: [] for p in picks}
+    folder = files.folder
+    files.claim(*(rel for rel, _, _ in jobs))
+    written: set[str] = set()
     if by_frame:
         for frame in iter_frames(result.info.path, frames=set(by_frame)):
             for rel, r, torso in by_frame[frame.index]:
@@ -70,11 +67,12 @@ def write_chips(
                 crop = crop_torso(frame.rgb, box) if torso else crop_face(frame.rgb, box)
                 if crop is not None:
                     cv2.imwrite(str(folder / rel), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+                    written.add(rel)
+    names: dict[int, list[str]] = {}
     for p, rows in picks.items():
-        names[p] = [f"chips/person_{p}/{n}.jpg" for n in range(len(rows)) if (folder / f"chips/person_{p}/{n}.jpg").exists()]
+        names[p] = [rel for n in range(len(rows)) if (rel := f"chips/person_{p}/{n}.jpg") in written]
         if clothing_names is not None:
-            clothing_names[p] = [f"chips/person_{p}/clothing_{n}.jpg" for n in range(len(rows))
-                                 if (folder / f"chips/person_{p}/clothing_{n}.jpg").exists()]
+            clothing_names[p] = [rel for n in range(len(rows)) if (rel := f"chips/person_{p}/clothing_{n}.jpg") in written]
     return names
 
 

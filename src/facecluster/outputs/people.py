@@ -14,6 +14,7 @@ import numpy as np
 from facecluster.cache import atomic_write_text
 from facecluster.cluster.linking import LINK_THRESHOLD, SourcePeople, link_people
 from facecluster.distances import l2_normalize
+from facecluster.outputs.folders import OutputFiles
 
 
 def people_of_video(result, folder_name: str) -> SourcePeople:
@@ -22,8 +23,10 @@ def people_of_video(result, folder_name: str) -> SourcePeople:
 
     emb = result.embeddings
     summary = people_summary(result)
+    person = result.track_person[result.tracks.track_ids[emb.rows]]
+    is_person = person >= 0  # faces of tracks that are not a face describe no one
     return _source_people(
-        folder_name, emb.vectors, result.track_person[result.tracks.track_ids[emb.rows]], result.num_people,
+        folder_name, emb.vectors[is_person], person[is_person], result.num_people,
         [p["num_faces"] for p in summary], [p["screen_time_s"] for p in summary],
     )
 
@@ -92,3 +95,26 @@ def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold
     atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
     page = render_people_page(out_root, doc, chips, reports)
     return path, page
+
+
+def write_collection(out_root: str | Path, sources: list[SourcePeople], *, index_of: list[Path] | None = None,
+                     failed: dict[str, str] | None = None) -> dict[str, Path]:
+    """The collection files of a run over several videos or albums, so that each reflects this run:
+    ``people.json`` and ``people.html`` when two or more sources finished (else any earlier ones
+    of ours are removed), and ``index.html`` over ``index_of`` (output folders) and the ``failed``
+    inputs (name → problem) when ``index_of`` is given. Returns the files written by name."""
+    from facecluster.outputs.report import render_index
+
+    out_root = Path(out_root)
+    files = OutputFiles(out_root)
+    written: dict[str, Path] = {}
+    if len(sources) >= 2:
+        files.claim("people.json", "people.html")
+        written["people.json"], written["people.html"] = write_people(out_root, sources)
+    else:
+        files.remove("people.json")
+        files.remove("people.html")
+    if index_of is not None:
+        files.claim("index.html")
+        written["index.html"] = render_index(out_root, index_of, failed)
+    return written

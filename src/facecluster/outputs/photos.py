@@ -16,9 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facecluster import __version__
+from facecluster._version import __version__
 from facecluster.cache import atomic_write_text
+from facecluster.errors import InputError
 from facecluster.outputs.chips import CHIPS_PER_PERSON, crop_face
+from facecluster.outputs.folders import OutputFiles
 from facecluster.outputs.report import render_report
 from facecluster.outputs.tables import photo_faces_csv
 from facecluster.outputs.uncertainty import close_people
@@ -27,18 +29,19 @@ from facecluster.pipeline.photos import PhotoFaces, load_photo
 
 def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Path, parameters: dict, *,
                         export_folders: bool = False, copy: bool = False, parquet: bool = False) -> Path:
+    """Every output file of a photo collection into ``folder``; what the previous run wrote
+    there is removed first (and nothing else). Returns the clusters.json path, written last."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    files = OutputFiles(folder)
     marker = folder / "clusters.json"
     marker.unlink(missing_ok=True)
+    files.remove_previous()
+    files.claim("faces.csv", "timings.json", "report.html", "clusters.json", *(["faces.parquet"] if parquet else []))
     atomic_write_text(folder / "faces.csv", photo_faces_csv(faces, person))
     if parquet:
         from facecluster.outputs.parquet import write_photo_parquet
 
         write_photo_parquet(faces, person, folder / "faces.parquet")
-    chips_dir = folder / "chips"
-    if chips_dir.exists():
-        shutil.rmtree(chips_dir)
     people = []
     for p in range(int(person.max()) + 1 if len(person) else 0):
         rows = np.flatnonzero(person == p)
@@ -47,11 +50,12 @@ def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Pat
         for n, r in enumerate(best):
             rgb = load_photo(faces.root / faces.files[faces.face_file[r]])
             rel = f"chips/person_{p}/{n}.jpg"
+            files.claim(rel)
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(folder / rel), cv2.cvtColor(crop_face(rgb, faces.boxes[r]), cv2.COLOR_RGB2BGR))
             chips.append(rel)
-        files = sorted({faces.files[faces.face_file[r]] for r in rows})
-        people.append({"id": p, "num_faces": int(len(rows)), "num_photos": len(files), "files": files, "chips": chips})
+        photos = sorted({faces.files[faces.face_file[r]] for r in rows})
+        people.append({"id": p, "num_faces": int(len(rows)), "num_photos": len(photos), "files": photos, "chips": chips})
     doc = {
         "facecluster_version": __version__,
         "kind": "photos",
@@ -65,7 +69,7 @@ def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Pat
     }
     doc["uncertain"] = {"far_tracks": [], "close_pairs": close_people(faces, person, {p["id"]: p["chips"] for p in people})}
     if export_folders:
-        export_people_folders(faces, person, folder / "people", copy=copy)
+        export_people_folders(faces, person, files, copy=copy)
     atomic_write_text(folder / "timings.json", json.dumps({k: round(v, 3) for k, v in faces.timings.items()}, indent=2) + "\n")
     render_report(folder, doc)
     atomic_write_text(marker, json.dumps(doc, indent=2) + "\n")
@@ -74,17 +78,20 @@ def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Pat
 
 
 
-def export_people_folders(faces: PhotoFaces, person: np.ndarray, target: Path, *, copy: bool = False) -> None:
-    """``target/person_<id>/`` with a link to (or a copy of) every photo showing that person."""
-    if target.exists():
-        shutil.rmtree(target)
+def export_people_folders(faces: PhotoFaces, person: np.ndarray, files: OutputFiles, *, copy: bool = False) -> None:
+    """``people/person_<id>/`` in the output folder with a link to (or a copy of) every photo showing that person.
+
+    A file of the user's where one of ours would go is left alone and reported."""
     for p in np.unique(person):
-        dest = target / f"person_{int(p)}"
-        dest.mkdir(parents=True, exist_ok=True)
         for f in sorted({faces.files[faces.face_file[r]] for r in np.flatnonzero(person == p)}):
+            rel = f"people/person_{int(p)}/{f.replace(os.sep, '__')}"
+            dest = files.folder / rel
+            if os.path.lexists(dest):
+                raise InputError(dest, "exists and was not written by facecluster; move it away or choose another -o")
+            files.claim(rel)
+            dest.parent.mkdir(parents=True, exist_ok=True)
             src = (faces.root / f).resolve()
-            name = f.replace(os.sep, "__")
             if copy:
-                shutil.copy2(src, dest / name)
+                shutil.copy2(src, dest)
             else:
-                os.symlink(src, dest / name)
+                os.symlink(src, dest)

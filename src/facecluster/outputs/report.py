@@ -71,15 +71,25 @@ def load_names(folder: Path) -> dict[int, str]:
 
 
 
-def timeline_layout(people: list[dict], tracks: list[dict], shots: list[list[int]], fps: float, duration: float,
+def timeline_layout(people: list[dict], tracks: list[dict], shot_starts_s: list[float], duration: float, fps: float,
                     names: dict[int, str]) -> dict:
-    """Geometry of the SVG timeline (pixels): one row per person, a bar per track, lines at the shot cuts."""
+    """Geometry of the SVG timeline (pixels): one row per person, a bar per track, lines at the shot cuts.
+
+    Times are the container's timestamps (tracks.csv ``first_time_s``/``last_time_s``, clusters.json
+    ``shot_starts_s``), the clock of faces.csv and the cards; folders of older versions without them
+    fall back to frame / fps."""
     width, label_w, row_h = 1000, 150, 18
     plot_w = width - label_w - 10
     total = max(duration, 1e-6)
+    frame_s = 1.0 / fps
 
     def x(t: float) -> float:
         return label_w + plot_w * min(max(t / total, 0.0), 1.0)
+
+    def span(t: dict) -> tuple[float, float]:
+        if t.get("first_time_s") not in (None, ""):
+            return float(t["first_time_s"]), float(t["last_time_s"]) + frame_s
+        return int(t["first_frame"]) * frame_s, (int(t["last_frame"]) + 1) * frame_s
 
     by_person: dict[int, list[dict]] = {}
     for t in tracks:
@@ -88,13 +98,20 @@ def timeline_layout(people: list[dict], tracks: list[dict], shots: list[list[int
     for row, p in enumerate(people):
         bars = []
         for t in by_person.get(p["id"], []):
-            x1, x2 = x(int(t["first_frame"]) / fps), x((int(t["last_frame"]) + 1) / fps)
-            bars.append({"x": x1, "width": max(x2 - x1, 1.5), "track_id": int(t["track_id"])})
+            start, end = span(t)
+            bars.append({"x": x(start), "width": max(x(end) - x(start), 1.5), "track_id": int(t["track_id"])})
         rows.append({"y": 4 + row * row_h, "label": names.get(p["id"], f"person {p['id']}"),
                      "colour": PERSON_COLOURS[p["id"] % len(PERSON_COLOURS)], "bars": bars})
     ticks = [{"x": x(total * k / 5) - (0 if k == 0 else 14), "seconds": total * k / 5} for k in range(6)]
     return {"width": width, "height": 24 + row_h * max(len(people), 1), "bar_height": row_h - 6,
-            "cuts": [x(start / fps) for start, _ in shots[1:]], "rows": rows, "ticks": ticks}
+            "cuts": [x(s) for s in shot_starts_s[1:]], "rows": rows, "ticks": ticks}
+
+
+def shot_starts_s(doc: dict, fps: float) -> list[float]:
+    """Start of each shot in seconds: clusters.json ``shot_starts_s``, or frame / fps in older folders."""
+    if "shot_starts_s" in doc:
+        return [float(s) for s in doc["shot_starts_s"]]
+    return [start / fps for start, _ in doc.get("shots", [])]
 
 
 def render_report(folder: str | Path, doc: dict | None = None) -> Path:
@@ -142,8 +159,8 @@ def render_report(folder: str | Path, doc: dict | None = None) -> Path:
         num_photos=doc.get("num_photos", 0), num_shots=doc.get("num_shots", 0), version=doc.get("facecluster_version", ""), title=Path(video.get("path", doc.get("root", folder.name))).name, people=cards,
         num_tracks=doc.get("num_tracks", len(tracks)), duration=duration,
         clothing_weight=(doc.get("clothing_cue") or {}).get("weight", 0.0),
-        timeline=None if photos else timeline_layout(people, tracks, doc.get("shots", []), fps, duration, names),
-        close_pairs=close_pairs, far_tracks=far_tracks,
+        timeline=None if photos else timeline_layout(people, tracks, shot_starts_s(doc, fps), duration, fps, names),
+        close_pairs=close_pairs, far_tracks=far_tracks, not_a_face=doc.get("not_a_face", []),
         parameters=list(doc.get("parameters", {}).items()), timings=[(k, float(v)) for k, v in timings.items()],
     )
 

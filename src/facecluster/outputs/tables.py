@@ -21,11 +21,23 @@ def person_of_faces(result: VideoResult) -> np.ndarray:
     return out
 
 
+def frame_durations(times: np.ndarray, fps: float) -> np.ndarray:
+    """(F,) seconds each frame is shown, from the container timestamps (F,): the time to the
+    next frame; the last frame gets the median of the others (1/fps for a one-frame video).
+    Right for variable-frame-rate video, where a frame count times 1/fps is not."""
+    times = np.asarray(times, np.float64)
+    if len(times) == 0:
+        return np.zeros(0)
+    steps = np.diff(times)
+    last = float(np.median(steps)) if len(steps) else (1.0 / fps if fps > 0 else 0.0)
+    return np.maximum(np.append(steps, last), 0.0)
+
+
 def people_summary(result: VideoResult) -> list[dict]:
     """Per person (by id): tracks, faces, screen time and first/last appearance in seconds."""
     det, tracks, times = result.detections, result.tracks, result.frame_times
     first, last = track_spans(tracks, det)
-    frame_dt = 1.0 / result.info.fps if result.info.fps > 0 else 0.0
+    durations = frame_durations(times, result.info.fps)
     faces_per_track = np.bincount(tracks.track_ids[tracks.track_ids >= 0], minlength=tracks.num_tracks)
     people = []
     for p in range(result.num_people):
@@ -37,7 +49,7 @@ def people_summary(result: VideoResult) -> list[dict]:
                 "track_ids": [int(t) for t in members],
                 "num_tracks": int(len(members)),
                 "num_faces": int(faces_per_track[members].sum()),
-                "screen_time_s": round(float(len(covered) * frame_dt), 3),
+                "screen_time_s": round(float(durations[covered].sum()), 3),
                 "first_appearance_s": round(float(times[first[members].min()]), 3),
                 "last_appearance_s": round(float(times[last[members].max()]), 3),
             }
@@ -77,9 +89,11 @@ def tracks_csv(result: VideoResult) -> str:
     """``tracks.csv``: one row per track."""
     first, last = track_spans(result.tracks, result.detections)
     counts = np.bincount(result.tracks.track_ids[result.tracks.track_ids >= 0], minlength=result.tracks.num_tracks)
-    rows = ([t, int(result.tracks.track_shots[t]), int(first[t]), int(last[t]), int(counts[t]), int(result.track_person[t])]
+    times = result.frame_times
+    rows = ([t, int(result.tracks.track_shots[t]), int(first[t]), int(last[t]), int(counts[t]), int(result.track_person[t]),
+             _fixed(times[first[t]], 3), _fixed(times[last[t]], 3)]
             for t in range(result.tracks.num_tracks))
-    return _table(["track_id", "shot", "first_frame", "last_frame", "n_faces", "person"], rows)
+    return _table(["track_id", "shot", "first_frame", "last_frame", "n_faces", "person", "first_time_s", "last_time_s"], rows)
 
 
 def photo_faces_csv(faces: PhotoFaces, person: np.ndarray) -> str:

@@ -23,6 +23,8 @@ def uncertainty(result: VideoResult, max_items: int = 6) -> tuple[list[dict], li
     far = []
     for t in range(len(F)):
         p = result.track_person[t]
+        if p < 0:  # not a face: listed on its own
+            continue
         others = np.flatnonzero((result.track_person == p) & (np.arange(len(F)) != t))
         if len(others):
             centre = F[others].mean(axis=0)
@@ -34,7 +36,8 @@ def uncertainty(result: VideoResult, max_items: int = 6) -> tuple[list[dict], li
     together = np.zeros((P, P), bool)
     for a, b in overlapping_pairs(first, last):
         pa, pb = result.track_person[a], result.track_person[b]
-        together[pa, pb] = together[pb, pa] = True
+        if pa >= 0 and pb >= 0:
+            together[pa, pb] = together[pb, pa] = True
     pairs = []
     for a in range(P):
         for b in range(a + 1, P):

@@ -16,9 +16,12 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from facecluster import __version__
+import numpy as np
+
+from facecluster._version import __version__
 from facecluster.cache import atomic_write_text
 from facecluster.outputs.chips import write_chips
+from facecluster.outputs.folders import OutputFiles
 from facecluster.outputs.report import render_report
 from facecluster.outputs.tables import faces_csv, people_summary, tracks_csv
 from facecluster.outputs.uncertainty import uncertainty
@@ -47,6 +50,7 @@ def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = 
         "parameters": {k: v for k, v in asdict(result.config).items() if k != "workers"},
         "num_shots": len(result.shots),
         "shots": [[int(a), int(b)] for a, b in zip(result.shots.starts, result.shots.ends)],
+        "shot_starts_s": [round(float(result.frame_times[a]), 3) for a in result.shots.starts],
         "num_faces": int((result.tracks.track_ids >= 0).sum()),
         "num_tracks": result.tracks.num_tracks,
         "num_people": result.num_people,
@@ -56,12 +60,26 @@ def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = 
     }
 
 
+def not_a_face_summary(result: VideoResult) -> list[dict]:
+    """The tracks set aside as probably not a face (person -1), with their faces and median detector score."""
+    out = []
+    for t in np.flatnonzero(result.track_person < 0):
+        rows = np.flatnonzero(result.tracks.track_ids == t)
+        out.append({"track_id": int(t), "num_faces": int(len(rows)),
+                    "median_score": round(float(np.median(result.detections.scores[rows])), 3)})
+    return out
+
+
 def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool = True, parquet: bool = False) -> Path:
-    """Write every output file of one video into ``folder``; returns the clusters.json path."""
+    """Write every output file of one video into ``folder``; returns the clusters.json path.
+
+    What the previous run wrote there is removed first (and nothing else); ``clusters.json``
+    is written last, so a folder without it is incomplete."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    done_marker = folder / "clusters.json"
-    done_marker.unlink(missing_ok=True)  # the folder is incomplete until the end
+    files = OutputFiles(folder)
+    (folder / "clusters.json").unlink(missing_ok=True)  # the folder is incomplete until the end
+    files.remove_previous()
+    files.claim("faces.csv", "tracks.csv", "timings.json", "report.html", "clusters.json", *(["faces.parquet"] if parquet else []))
     atomic_write_text(folder / "faces.csv", faces_csv(result))
     if parquet:
         from facecluster.outputs.parquet import write_video_parquet
@@ -69,16 +87,32 @@ def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool 
         write_video_parquet(result, folder / "faces.parquet")
     atomic_write_text(folder / "tracks.csv", tracks_csv(result))
     far, close = uncertainty(result)
+    not_faces = not_a_face_summary(result)
     clothing_names: dict[int, list[str]] = {}
-    chip_names = write_chips(result, folder, tracks=[d["track_id"] for d in far], clothing_names=clothing_names) if chips else {}
+    shown = [d["track_id"] for d in far + not_faces]
+    chip_names = write_chips(result, files, tracks=shown, clothing_names=clothing_names) if chips else {}
     doc = clusters_document(result, chip_names, clothing_names)
-    for d in far:
+    for d in far + not_faces:
         d["chip"] = f"chips/track_{d['track_id']}.jpg" if chips else None
+    doc["not_a_face"] = not_faces
     for d in close:
         d["chips"] = [c for p in d["people"] for c in chip_names.get(p, [])[:1]]
     doc["uncertain"] = {"far_tracks": far, "close_pairs": close}
     # Timings vary from run to run: kept out of clusters.json, which is deterministic.
     atomic_write_text(folder / "timings.json", json.dumps({k: round(v, 3) for k, v in result.timings.items()}, indent=2) + "\n")
     render_report(folder, doc)
-    atomic_write_text(done_marker, json.dumps(doc, indent=2) + "\n")
-    return done_marker
+    atomic_write_text(folder / "clusters.json", json.dumps(doc, indent=2) + "\n")
+    return folder / "clusters.json"
+
+
+def write_failure(folder: str | Path, message: str, details: str = "") -> Path:
+    """After a failed run (the folder check passed): remove what the previous run wrote, so
+    that no stale result looks complete (the cache stays, for a resume), and write ``error.log``."""
+    folder = Path(folder)
+    files = OutputFiles(folder)
+    for name in ("clusters.json", "report.html"):  # also from runs of versions without a manifest
+        (folder / name).unlink(missing_ok=True)
+    files.remove_previous()
+    files.claim("error.log")
+    atomic_write_text(folder / "error.log", f"{message}\n" + (f"\n{details}" if details else ""))
+    return folder / "error.log"

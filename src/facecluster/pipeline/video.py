@@ -20,7 +20,7 @@ from facecluster.cache import StageCache, fingerprint_file, stage_key
 from facecluster.clothing import descriptors as clothing_descriptors
 from facecluster.clothing.distance import track_distances_with_clothing
 from facecluster.cluster.registry import make_clusterer
-from facecluster.cluster.tracks import order_by_screen_time, track_means
+from facecluster.cluster.tracks import not_a_face_tracks, order_by_screen_time, track_means, track_scores
 from facecluster.config import PipelineConfig
 from facecluster.faces import embed as embed_mod
 from facecluster.faces.align import FaceAligner, chip_batches
@@ -32,6 +32,8 @@ from facecluster.video.decode import iter_frames, probe
 from facecluster.video.tracking import overlapping_pairs, select_faces, track_faces, track_spans
 
 DETECT_CHUNK_FRAMES = 500
+# A track whose median detector score is below the detection threshold + this is 'unsure' (see not_a_face_tracks).
+NOT_A_FACE_MARGIN = 0.1
 EMBED_CHUNK_FACES = 256
 
 
@@ -208,7 +210,8 @@ class _Stages:
 
     def clustering(self, detections: Detections, tracks: Tracks, emb: Embeddings, shots: Shots,
                    clothing: dict | None) -> tuple[np.ndarray, np.ndarray]:
-        """Track features (T, D) and the person of each track (T,), ordered by screen time."""
+        """Track features (T, D) and the person of each track (T,), ordered by screen time;
+        -1 for tracks that are probably not a face (:func:`~facecluster.cluster.tracks.not_a_face_tracks`)."""
         cfg = self.config
         features = track_means(tracks, emb)
         first, last = track_spans(tracks, detections)
@@ -216,14 +219,24 @@ class _Stages:
         T = tracks.num_tracks
         if T == 0:
             return np.zeros((0, features.shape[1]), np.float32), np.zeros(0, np.int64)
-        n_clusters = None if cfg.num_people is None else min(cfg.num_people, T)
+        scores = track_scores(tracks, detections.scores)
+        faces = ~not_a_face_tracks(scores, features, cannot, low_score=cfg.score_threshold + NOT_A_FACE_MARGIN)
+        keep = np.flatnonzero(faces)
+        index = np.full(T, -1, np.int64)
+        index[keep] = np.arange(len(keep))
+        sub_cannot = index[cannot]
+        sub_cannot = sub_cannot[(sub_cannot >= 0).all(axis=1)] if len(cannot) else cannot
+        n_clusters = None if cfg.num_people is None else min(cfg.num_people, len(keep))
+        labels = np.full(T, -1, np.int64)
+        if len(keep) == 0:
+            return features, labels
         if clothing is not None:
             distances, self.calibration = track_distances_with_clothing(features, tracks, detections, emb, shots, clothing, cannot)
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=cfg.distance_threshold, metric="precomputed")
-            labels = model.fit_predict(distances, cannot_link=cannot)
+            labels[keep] = model.fit_predict(distances[np.ix_(keep, keep)], cannot_link=sub_cannot)
         else:
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=cfg.distance_threshold)
-            labels = model.fit_predict(features, cannot_link=cannot)
+            labels[keep] = model.fit_predict(features[keep], cannot_link=sub_cannot)
         return features, order_by_screen_time(labels, first, last)
 
 

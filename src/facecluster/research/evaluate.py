@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from facecluster.boxes import box_iou
 from facecluster.errors import InputError
-from facecluster.faces.detect.base import box_iou
 from facecluster.research.metrics import all_scores
 
 EXCLUDED_LABELS = {"false", "unsure"}

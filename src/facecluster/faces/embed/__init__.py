@@ -27,6 +27,7 @@ import numpy as np
 
 from facecluster.errors import ParameterError
 from facecluster.faces.align import _dlib, model_file
+from facecluster.threads import torch_threads
 
 EMBEDDING_DIM = 128
 RESNET_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
@@ -204,13 +205,6 @@ def _in_order(pool, fn, batches: Iterable[np.ndarray], ahead: int, on_batch) -> 
 
 
 def _embed_torch(batches, workers: int, on_batch, device: str) -> Iterator[np.ndarray]:
-    import torch
-
     torch_embedder = TorchEmbedder(device)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(workers)
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            yield from _in_order(pool, torch_embedder.embed, batches, 1, on_batch)
-    finally:
-        torch.set_num_threads(threads)
+    with torch_threads(workers), ThreadPoolExecutor(max_workers=1) as pool:
+        yield from _in_order(pool, torch_embedder.embed, batches, 1, on_batch)

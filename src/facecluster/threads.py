@@ -1,0 +1,31 @@
+"""Process-wide thread settings, changed safely.
+
+PyTorch's intra-op thread count is one setting per process. Dask runs several
+tasks as threads of one worker process, so two tasks that each set it would
+race. :func:`torch_threads` holds a process-wide lock for as long as the setting
+is changed and the work that needs it runs, then restores the old value: tasks
+that embed at the same time take turns, and a task never runs with another
+task's setting. Results do not depend on the thread count (the embedder runs
+fixed batches), only speed does.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_LOCK = threading.RLock()
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the body with ``count`` PyTorch intra-op threads, holding the process-wide lock."""
+    import torch
+
+    with _LOCK:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(max(1, int(count)))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
