@@ -214,14 +214,13 @@ def embedding_rows(method: str, data: Path, name: str) -> list[dict]:
 
     from facecluster.cluster.registry import make_clusterer
     from facecluster.distances import l2_normalize
-    from facecluster.pipeline.photos import PHOTO_DISTANCE_THRESHOLD
     from facecluster.research.metrics import all_scores
 
     X, y = embedding_sets(data)[name]
     X = np.asarray(X, np.float32)
     t0 = time.perf_counter()
     if method == "facecluster":
-        labels = make_clusterer("average", threshold=PHOTO_DISTANCE_THRESHOLD).fit_predict(l2_normalize(X))
+        labels = make_clusterer("average").fit_predict(l2_normalize(X))  # the self-calibrating stop rule
         label = "facecluster (default, --learn none)"
     elif method == "pyannote-video":
         labels = recipes.pyannote_face_clustering([x[None] for x in X], np.zeros((0, 2), np.int64))

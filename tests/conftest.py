@@ -62,3 +62,27 @@ def astronaut() -> np.ndarray:
     from facecluster.demo import demo_photo
 
     return demo_photo("eileen_collins")
+
+
+@pytest.fixture(scope="session")
+def demo_cache(demo_video, tmp_path_factory) -> Path:
+    """The stage cache of one default run of the demo video (detections, embeddings, clothing)."""
+    from facecluster.config import PipelineConfig
+    from facecluster.pipeline.video import run_video
+
+    folder = tmp_path_factory.mktemp("demo_cache") / "demo"
+    run_video(demo_video, folder, PipelineConfig(workers=1))
+    return folder / "cache"
+
+
+@pytest.fixture
+def seed_cache(demo_cache):
+    """``seed_cache(folder)``: copy the demo's stage cache into ``folder/cache``, so that a run on the
+    demo video (or a copy of it: caches are keyed by content) starts from its finished stages."""
+    import shutil
+
+    def seed(folder: Path) -> Path:
+        shutil.copytree(demo_cache, Path(folder) / "cache")
+        return Path(folder)
+
+    return seed

@@ -48,7 +48,7 @@ def test_outputs_written(demo_run):
     assert list(faces[0]) == ["frame", "time_s", "track_id", "x1", "y1", "x2", "y2", "score", "person"]
     assert sum(p["num_faces"] for p in doc["people"]) == len(faces)
     tracks = list(csv.DictReader(open(folder / "tracks.csv")))
-    assert list(tracks[0]) == ["track_id", "shot", "first_frame", "last_frame", "n_faces", "person"]
+    assert list(tracks[0]) == ["track_id", "shot", "first_frame", "last_frame", "n_faces", "person", "first_time_s", "last_time_s"]
     assert len(tracks) == doc["num_tracks"]
 
 

@@ -81,8 +81,9 @@ def test_images_output_folder_rules(tmp_path, astronaut):
     assert proc.returncode == 2 and "symbolic link" in proc.stderr and not any((tmp_path / "elsewhere").iterdir())
 
 
-def test_rerun_removes_only_what_it_wrote(tmp_path, demo_video):
+def test_rerun_removes_only_what_it_wrote(tmp_path, demo_video, seed_cache):
     out = tmp_path / "out"
+    seed_cache(out / "demo")
     [first] = process_videos([demo_video], out, PipelineConfig(workers=1))  # the clothing cue: torso chips too
     folder = first.folder
     first_files = OutputFiles.read_manifest(folder)
@@ -98,11 +99,13 @@ def test_rerun_removes_only_what_it_wrote(tmp_path, demo_video):
     assert all((folder / rel).exists() for rel in second_files)
 
 
-def test_failed_rerun_leaves_no_stale_result(tmp_path, demo_video):
+def test_failed_rerun_leaves_no_stale_result(tmp_path, demo_video, seed_cache):
     good, other = tmp_path / "good.mp4", tmp_path / "other.mp4"
     shutil.copy(demo_video, good)
     shutil.copy(demo_video, other)
     out = tmp_path / "out"
+    seed_cache(out / "good")
+    seed_cache(out / "other")
     proc = cli("run", good, other, "-o", out, "--workers", "1")
     assert proc.returncode == 0, proc.stderr
     assert (out / "people.json").is_file() and (out / "other" / "clusters.json").is_file()
@@ -122,8 +125,10 @@ def test_failed_rerun_leaves_no_stale_result(tmp_path, demo_video):
     assert (out / "people.json").read_text() == "{}"
 
 
-def test_one_unexpected_error_stops_only_its_video(tmp_path, demo_video, monkeypatch):
+def test_one_unexpected_error_stops_only_its_video(tmp_path, demo_video, monkeypatch, seed_cache):
     import facecluster.jobs.videos as videos
+
+    seed_cache(tmp_path / "out" / "demo")
 
     bad = tmp_path / "bad.mp4"
     shutil.copy(demo_video, bad)
@@ -173,8 +178,10 @@ def test_thread_setting_is_not_raced(monkeypatch):
     assert seen == [1, 1, 2] and torch.get_num_threads() == before
 
 
-def test_embedding_cache_refuses_a_chunk_of_other_faces(tmp_path, demo_video):
+def test_embedding_cache_refuses_a_chunk_of_other_faces(tmp_path, demo_video, seed_cache):
     from facecluster.pipeline.video import run_video
+
+    seed_cache(tmp_path / "run")
 
     config = PipelineConfig(workers=1)
     reference = run_video(demo_video, tmp_path / "run", config)
@@ -189,9 +196,11 @@ def test_embedding_cache_refuses_a_chunk_of_other_faces(tmp_path, demo_video):
         assert np.array_equal(data["rows"], rows)  # rewritten
 
 
-def test_stage_keys_change_with_code_versions(tmp_path, demo_video, monkeypatch):
+def test_stage_keys_change_with_code_versions(tmp_path, demo_video, monkeypatch, seed_cache):
     from facecluster.pipeline.video import run_video
     from facecluster.video import shots, tracking
+
+    seed_cache(tmp_path / "run")
 
     run_video(demo_video, tmp_path / "run", PipelineConfig(workers=1))
     cached = {p.name for p in (tmp_path / "run" / "cache").iterdir()}
@@ -211,7 +220,8 @@ def test_auto_cues_go_with_every_clustering_method():
 
 
 @pytest.mark.parametrize("method", ["ward", "finch"])
-def test_ward_and_finch_run_with_default_cues(tmp_path, demo_video, method):
+def test_ward_and_finch_run_with_default_cues(tmp_path, demo_video, method, seed_cache):
+    seed_cache(tmp_path / "out" / "demo")
     proc = cli("run", demo_video, "-o", tmp_path / "out", "--cluster", method, "--workers", "1")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "out" / "demo" / "clusters.json").read_text())
@@ -280,14 +290,14 @@ def test_not_a_face_needs_both_kinds_of_evidence():
     assert labels.tolist() == [0, 0, -1, 1]
 
 
-def test_not_a_face_tracks_in_the_outputs(tmp_path, demo_video):
+def test_not_a_face_tracks_in_the_outputs(tmp_path, demo_video, seed_cache):
     from dataclasses import replace
 
     from facecluster.outputs.people import people_of_video
     from facecluster.outputs.video import write_video_outputs
     from facecluster.pipeline.video import run_video
 
-    r = run_video(demo_video, tmp_path / "run", PipelineConfig(workers=1))
+    r = run_video(demo_video, seed_cache(tmp_path / "run"), PipelineConfig(workers=1))
     assert (r.track_person >= 0).all()  # the demo's faces are all faces
     person = r.track_person.copy()
     person[-1] = -1

@@ -1,18 +1,23 @@
-"""The one pairwise-distance helper every stage uses: L2 normalisation and Euclidean distance matrices."""
+"""The one pairwise-distance helper the stages use: L2 normalisation and Euclidean distance matrices.
+
+(Two places keep their own form for a reason: learn/mining.py works on PyTorch tensors on
+the training device, cluster/knn.py streams blocks for millions of rows.)
+"""
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 
 def l2_normalize(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit Euclidean norm (zero rows stay zero). (n, d) → (n, d)."""
+    """Rows scaled to unit Euclidean norm (zero rows stay zero). (n, d) → (n, d) float64."""
     X = np.asarray(X, np.float64)
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return X / np.where(norms > 0, norms, 1.0)
 
 
-def pairwise(X: np.ndarray) -> np.ndarray:
-    """(n, n) Euclidean distances of the rows of X."""
+def pairwise(X: np.ndarray, Y: np.ndarray | None = None, *, squared: bool = False) -> np.ndarray:
+    """(n, m) Euclidean (or squared Euclidean) distances between the rows of X (n, d) and Y (m, d; default X), float64."""
     X = np.asarray(X, np.float64)
-    sq = (X * X).sum(1)
-    return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * X @ X.T, 0.0))
+    Y = X if Y is None else np.asarray(Y, np.float64)
+    return cdist(X, Y, "sqeuclidean" if squared else "euclidean")

@@ -8,9 +8,10 @@ two clusters that contain such a pair — are never merged.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, ClusterMixin
 
+from facecluster.cluster.stop_rule import stop_distance
+from facecluster.distances import pairwise
 from facecluster.errors import ParameterError
 
 LINKAGES = ("average", "complete", "single", "ward")
@@ -19,7 +20,9 @@ LINKAGES = ("average", "complete", "single", "ward")
 class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
     """Bottom-up merging until ``n_clusters`` remain or no pair is closer than
     ``distance_threshold`` (exactly one of the two must be given), never across a
-    cannot-link.
+    cannot-link. ``distance_threshold='auto'`` (average linkage): the stop distance is
+    calibrated on the data being clustered (:func:`~facecluster.cluster.stop_rule.stop_distance`);
+    the value used is ``distance_threshold_`` after :meth:`fit`.
 
     linkage: ``average`` | ``complete`` | ``single`` | ``ward`` (ward merge heights as
     in scipy). metric: ``euclidean`` (X holds (n, d) features) or ``precomputed`` (X is
@@ -30,7 +33,7 @@ class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
     """
 
     def __init__(
-        self, *, n_clusters: int | None = None, distance_threshold: float | None = None, linkage: str = "average",
+        self, *, n_clusters: int | None = None, distance_threshold: float | str | None = None, linkage: str = "average",
         metric: str = "euclidean",
     ) -> None:
         self.n_clusters = n_clusters
@@ -46,6 +49,9 @@ class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
             )
         if self.n_clusters is not None and self.n_clusters < 1:
             raise ParameterError(f"n_clusters must be >= 1 (here: n_clusters={self.n_clusters})")
+        if isinstance(self.distance_threshold, str) and (self.distance_threshold != "auto" or self.linkage != "average"):
+            raise ParameterError("distance_threshold='auto' (the self-calibrating stop rule) is for average linkage "
+                                 f"(here: distance_threshold={self.distance_threshold!r}, linkage={self.linkage!r})")
         if self.linkage not in LINKAGES:
             raise ParameterError(f"linkage must be one of {', '.join(LINKAGES)} (here: linkage={self.linkage!r})")
         if self.metric not in ("euclidean", "precomputed"):
@@ -65,15 +71,21 @@ class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
             self.labels_ = np.zeros(0, np.int64)
             self.n_clusters_ = 0
             self.merge_heights_ = np.zeros(0)
+            self.distance_threshold_ = None if self.distance_threshold == "auto" else self.distance_threshold
             return self
         ward = self.linkage == "ward"
-        dist = X.copy() if self.metric == "precomputed" else cdist(X, X, "sqeuclidean" if ward else "euclidean")
+        dist = X.copy() if self.metric == "precomputed" else pairwise(X, squared=ward)
         blocked = np.zeros((n, n), bool)
         if cannot_link is not None and len(cannot_link):
             pairs = np.asarray(cannot_link, np.int64).reshape(-1, 2)
             blocked[pairs[:, 0], pairs[:, 1]] = True
             blocked[pairs[:, 1], pairs[:, 0]] = True
         np.fill_diagonal(blocked, True)
+        stop = self.distance_threshold
+        if stop == "auto":
+            pairs = np.asarray(cannot_link if cannot_link is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2)
+            stop = stop_distance(dist, pairs)
+        self.distance_threshold_ = stop
         size = np.ones(n)
         alive = np.ones(n, bool)
         parent = np.arange(n)
@@ -88,7 +100,7 @@ class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
             if not np.isfinite(d):
                 break
             height = float(np.sqrt(d)) if ward else float(d)
-            if self.distance_threshold is not None and height > self.distance_threshold:
+            if stop is not None and height > stop:
                 break
             heights.append(height)
             if i > j:

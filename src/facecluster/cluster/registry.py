@@ -3,9 +3,11 @@
 Every method here honours cannot-links. With ``n_clusters`` given, each stops at
 that number (or earlier, where only cannot-linked merges remain); without it:
 
-- ``average``, ``complete``, ``single``, ``ward``: stop at a distance threshold on
-  L2-normalised features (``DEFAULTS``; calibrated with benchmarks/calibrate_threshold.py
-  and benchmarks/bench_cluster.py on the labelled data in ../shared/data);
+- ``average`` (the default): stop at a distance calibrated on the data itself
+  (``'auto'``, :mod:`facecluster.cluster.stop_rule`), for any face network;
+- ``complete``, ``single``, ``ward``: stop at a distance threshold on L2-normalised
+  dlib features (``DEFAULTS``; calibrated with benchmarks/calibrate_threshold.py and
+  benchmarks/bench_cluster.py on the labelled data in ../shared/data);
 - ``finch``: the partition at hierarchy level ``DEFAULTS['finch']`` (0 = finest).
 """
 from __future__ import annotations
@@ -16,13 +18,13 @@ from facecluster.errors import ParameterError
 
 METHODS = ("average", "complete", "single", "ward", "finch")
 CONSTRAINED_METHODS = ("average", "complete", "ward", "finch")  # the ones benchmarked
-# Stop distances on L2-normalised dlib features, each the best compromise of its method
-# over Jurassic Park, celebs11 and the two clips' tracks (sweep in the README's
-# "Calibration"); FINCH: the hierarchy level.
-DEFAULTS: dict[str, float] = {"average": 0.4, "complete": 0.5, "single": 0.3, "ward": 1.2, "finch": 1}
+# average: the self-calibrating stop rule. The others: stop distances on L2-normalised dlib
+# features, each the best compromise of its method over Jurassic Park, celebs11 and the two
+# clips' tracks (sweep in the README's "Calibration"); FINCH: the hierarchy level.
+DEFAULTS: dict[str, float | str] = {"average": "auto", "complete": 0.5, "single": 0.3, "ward": 1.2, "finch": 1}
 
 
-def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: float | None = None, metric: str = "euclidean"):
+def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: float | str | None = None, metric: str = "euclidean"):
     """An unfitted clusterer with ``fit_predict(X, cannot_link=pairs)``; ``metric='precomputed'``
     (agglomerative methods but ward): X is then an (n, n) distance matrix."""
     if method in ("average", "complete", "single", "ward"):

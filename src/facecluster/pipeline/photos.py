@@ -19,11 +19,6 @@ from facecluster.errors import InputError
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MAX_PIXELS = 120_000_000  # refuse larger images (decompression bombs)
 SMALL_PHOTO = 400  # photos whose shorter side is below this are padded before detection
-# Average-linkage stop distance for single faces (photos): faces vary more than track
-# means, so the video default (0.4) over-splits. 0.45 was best on the Jurassic Park
-# embeddings (B-cubed F 0.959, 8 people for 6) and kept celebs11 at 0.889 with 17
-# people for 11 (0.4: 0.895 with 51); see README "Calibration".
-PHOTO_DISTANCE_THRESHOLD = 0.45
 
 
 @dataclass
@@ -179,8 +174,6 @@ def cluster_photo_faces(faces: PhotoFaces, *, num_people: int | None = None, met
         X = make_learner("ssiam", "tuned", seed).fit_transform(X)
     pairs = [(i, j) for f in np.unique(faces.face_file) for idx in [np.flatnonzero(faces.face_file == f)]
              for a, i in enumerate(idx) for j in idx[a + 1 :]]
-    if threshold is None and method == "average":
-        threshold = PHOTO_DISTANCE_THRESHOLD
     model = make_clusterer(method, n_clusters=None if num_people is None else min(num_people, n), threshold=threshold)
     labels = model.fit_predict(l2_normalize(X), cannot_link=np.asarray(pairs, np.int64).reshape(-1, 2))
     sizes = np.bincount(labels)

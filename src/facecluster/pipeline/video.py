@@ -55,7 +55,8 @@ class VideoResult:
     track_person: np.ndarray  # (T,) int64, person ids 0..P-1 by screen time
     config: PipelineConfig
     timings: dict[str, float] = field(default_factory=dict)
-    clothing: dict | None = None  # with cues face+clothing: the clothing cue's calibration (facecluster.cues)
+    clothing: dict | None = None  # with cues face+clothing: the clothing cue's calibration (facecluster.clothing.distance)
+    stop_distance: float | None = None  # the stop distance used when K was estimated (calibrated on this video unless given)
 
     @property
     def num_people(self) -> int:
@@ -73,6 +74,7 @@ class _Stages:
         self.hook = hook
         self.fingerprint = fingerprint_file(path)
         self.calibration: dict | None = None
+        self.stop_distance: float | None = None
 
     def shots(self) -> tuple[str, Shots, np.ndarray]:
         params = {**asdict(shot_mod.ShotDetectorParams()), "code": shot_mod.CODE_VERSION,
@@ -237,6 +239,8 @@ class _Stages:
         else:
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=cfg.distance_threshold)
             labels[keep] = model.fit_predict(features[keep], cannot_link=sub_cannot)
+        stop = getattr(model, "distance_threshold_", None)
+        self.stop_distance = None if stop is None or n_clusters is not None else float(stop)
         return features, order_by_screen_time(labels, first, last)
 
 
@@ -311,4 +315,5 @@ def run_video(
         config=config,
         timings=timings,
         clothing=stages.calibration,
+        stop_distance=stages.stop_distance,
     )
