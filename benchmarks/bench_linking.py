@@ -21,12 +21,12 @@ import numpy as np
 from datasets import largest_face_per_photo
 from provenance import write_markdown
 
-from facecluster.cluster.linking import LINK_THRESHOLD, link_people
+from facecluster.cluster.linking import LINK_THRESHOLD, link_sources
 from facecluster.outputs.people import people_of_photos
 from facecluster.pipeline.photos import cluster_photo_faces, embed_photos
 from facecluster.research.metrics import all_scores
 
-THRESHOLDS = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
+THRESHOLDS = ["auto", 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
 
 
 def album_of_files(files: list[str], albums: int = 3) -> np.ndarray:
@@ -81,12 +81,13 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for threshold in THRESHOLDS:
-        identity = link_people(sources, threshold)
+        identity, distance = link_sources(sources, threshold)
         offsets = np.cumsum([0] + [len(s.person_ids) for s in sources])
         pred = np.concatenate([identity[offsets[a] + albums[a][1][albums[a][2]]] for a in range(3)])
         s = all_scores(truth, pred)
         mark = " (default)" if threshold == LINK_THRESHOLD else ""
-        lines.append(f"| {threshold}{mark} | {s['wcp']:.3f} | {s['nmi']:.3f} | {s['bcubed_f']:.3f} | {int(identity.max()) + 1} / 11 |")
+        shown = f"auto = {distance:.3f}" if threshold == "auto" else threshold
+        lines.append(f"| {shown}{mark} | {s['wcp']:.3f} | {s['nmi']:.3f} | {s['bcubed_f']:.3f} | {int(identity.max()) + 1} / 11 |")
         print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "linking.md"
     write_markdown(out, "\n".join(lines), "bench_linking.py")

@@ -6,7 +6,10 @@ people of different videos merge when their faces agree. A person is described
 by the mean of the base (dlib) descriptors of its embedded faces, L2-normalised —
 never by features learned on one video, which do not compare across videos —
 and people are joined by average-linkage agglomerative clustering under the
-cannot-links, stopping at ``LINK_THRESHOLD``.
+cannot-links, stopping at a distance calibrated on the collection itself
+(:mod:`facecluster.cluster.stop_rule`: the people of one source are the pairs known
+to be different; ``LINK_THRESHOLD = 'auto'``). Clothing never takes part: it changes
+between episodes.
 """
 from __future__ import annotations
 
@@ -16,10 +19,7 @@ import numpy as np
 
 from facecluster.cluster.agglomerative import ConstrainedAgglomerative
 
-# Distance between L2-normalised person means; person means average many faces, so
-# they sit closer than track means (0.4) — measured on celebs11 split into albums
-# with benchmarks/bench_linking.py.
-LINK_THRESHOLD = 0.4
+LINK_THRESHOLD: float | str = "auto"  # or a fixed distance between L2-normalised person means
 
 
 @dataclass
@@ -35,32 +35,27 @@ class SourcePeople:
     chip: list[str] = field(default_factory=list)  # per person: one face chip, relative to the collection folder
 
 
-
-
-
-
-
-
-def link_people(sources: list[SourcePeople], threshold: float = LINK_THRESHOLD) -> np.ndarray:
+def link_people(sources: list[SourcePeople], threshold: float | str = LINK_THRESHOLD) -> np.ndarray:
     """Collection identity of every (source, person), in source order: (sum of P,) int64.
 
-    Identities are numbered by total faces, largest first.
-    """
+    Identities are numbered by total faces, largest first."""
+    return link_sources(sources, threshold)[0]
+
+
+def link_sources(sources: list[SourcePeople], threshold: float | str = LINK_THRESHOLD) -> tuple[np.ndarray, float | None]:
+    """:func:`link_people`'s identities and the stop distance used (None with no people)."""
     X = np.concatenate([s.features for s in sources]) if sources else np.zeros((0, 128), np.float32)
     owner = np.concatenate([np.full(len(s.person_ids), i) for i, s in enumerate(sources)]) if sources else np.zeros(0, int)
     if len(X) == 0:
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), None
     a, b = np.triu_indices(len(X), 1)
     same_source = owner[a] == owner[b]
     cannot = np.stack([a[same_source], b[same_source]], axis=1)
-    labels = np.asarray(ConstrainedAgglomerative(distance_threshold=threshold, linkage="average").fit_predict(X, cannot_link=cannot), np.int64)
+    model = ConstrainedAgglomerative(distance_threshold=threshold, linkage="average")
+    labels = np.asarray(model.fit_predict(X, cannot_link=cannot), np.int64)
     faces = np.concatenate([s.faces for s in sources])
     totals = np.bincount(labels, weights=faces)
     order = np.argsort(-totals, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return rank[labels]
-
-
-
-
+    return rank[labels], model.distance_threshold_

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from facecluster.cache import atomic_write_text
-from facecluster.cluster.linking import LINK_THRESHOLD, SourcePeople, link_people
+from facecluster.cluster.linking import LINK_THRESHOLD, SourcePeople, link_sources
 from facecluster.distances import l2_normalize
 from facecluster.outputs.folders import OutputFiles
 
@@ -56,7 +56,7 @@ def _source_people(name: str, vectors: np.ndarray, person: np.ndarray, P: int, f
     )
 
 
-def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold: float) -> dict:
+def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold: float | str, distance: float | None = None) -> dict:
     """The content of ``people.json``."""
     entries = [(s, k) for s in sources for k in range(len(s.person_ids))]
     people = []
@@ -76,19 +76,20 @@ def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold
             }
         )
     return {
-        "linking": {"method": "average linkage of person mean descriptors, cannot-link within a source", "threshold": threshold},
+        "linking": {"method": "average linkage of person mean descriptors, cannot-link within a source", "threshold": threshold,
+                    "stop_distance": None if distance is None else round(float(distance), 4)},
         "sources": [s.source for s in sources],
         "people": people,
     }
 
 
-def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold: float = LINK_THRESHOLD) -> tuple[Path, Path]:
+def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold: float | str = LINK_THRESHOLD) -> tuple[Path, Path]:
     """Link, then write ``OUT/people.json`` and the collection page ``OUT/people.html``; returns both paths."""
     from facecluster.outputs.report import render_people_page
 
     out_root = Path(out_root)
-    identity = link_people(sources, threshold)
-    doc = people_document(sources, identity, threshold)
+    identity, distance = link_sources(sources, threshold)
+    doc = people_document(sources, identity, threshold, distance)
     chips = {(s.source, int(s.person_ids[k])): s.chip[k] for s in sources for k in range(len(s.person_ids)) if k < len(s.chip)}
     reports = {s.source: s.report for s in sources}
     path = out_root / "people.json"

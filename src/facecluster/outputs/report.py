@@ -197,4 +197,4 @@ def render_people_page(out_root: str | Path, doc: dict, chips: dict[tuple[str, i
         people.append({"id": person["id"], "faces": faces, "appearances": appearances, "faces_count": person["faces"],
                        "num_sources": person["num_sources"], "screen_time_s": person["screen_time_s"]})
     return _render("people.html", out_root / "people.html", people=people, num_sources=len(doc["sources"]),
-                   threshold=doc["linking"]["threshold"])
+                   threshold=doc["linking"].get("stop_distance") or doc["linking"]["threshold"])

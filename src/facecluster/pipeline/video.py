@@ -20,8 +20,10 @@ from facecluster.cache import StageCache, fingerprint_file, stage_key
 from facecluster.clothing import descriptors as clothing_descriptors
 from facecluster.clothing.distance import track_distances_with_clothing
 from facecluster.cluster.registry import make_clusterer
+from facecluster.cluster.stop_rule import stop_distance
 from facecluster.cluster.tracks import not_a_face_tracks, order_by_screen_time, track_means, track_scores
 from facecluster.config import PipelineConfig
+from facecluster.distances import pairwise
 from facecluster.faces import embed as embed_mod
 from facecluster.faces.align import FaceAligner, chip_batches
 from facecluster.faces.detect import make_detector
@@ -234,7 +236,12 @@ class _Stages:
             return features, labels
         if clothing is not None:
             distances, self.calibration = track_distances_with_clothing(features, tracks, detections, emb, shots, clothing, cannot)
-            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=cfg.distance_threshold, metric="precomputed")
+            threshold = cfg.distance_threshold
+            if threshold is None and cfg.cluster == "average":
+                # The stop distance is calibrated on the faces alone: clothing shifts the distances of pairs on
+                # screen together (different clothes) upwards, which would make a cannot-link yardstick too lenient.
+                threshold = stop_distance(pairwise(features[keep]), sub_cannot)
+            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, metric="precomputed")
             labels[keep] = model.fit_predict(distances[np.ix_(keep, keep)], cannot_link=sub_cannot)
         else:
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=cfg.distance_threshold)
