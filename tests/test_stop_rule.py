@@ -1,0 +1,90 @@
+"""The self-calibrating stop rule: no distance constant tied to one face network (issue 18)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import shared_data
+
+from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+from facecluster.cluster.stop_rule import stop_distance
+from facecluster.distances import l2_normalize, pairwise
+from facecluster.errors import ParameterError
+from facecluster.research.metrics import all_scores, bcubed
+
+
+def identities(n_people: int, per_person: int, dim: int = 32, spread: float = 0.25, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_people, dim))
+    X = np.repeat(centres, per_person, axis=0) + spread * rng.normal(size=(n_people * per_person, dim))
+    return l2_normalize(X), np.repeat(np.arange(n_people), per_person)
+
+
+@pytest.mark.parametrize("scale", [0.3, 1.0, 3.0])
+def test_same_people_whatever_the_distance_scale(scale):
+    X, y = identities(6, 25)
+    model = ConstrainedAgglomerative(distance_threshold="auto").fit(scale * X)
+    reference = ConstrainedAgglomerative(distance_threshold="auto").fit(X)
+    assert np.array_equal(model.labels_, reference.labels_)  # the same partition at every scale
+    assert bcubed(y, model.labels_)[2] >= 0.98 and model.n_clusters_ in (6, 7)
+    assert model.distance_threshold_ == pytest.approx(scale * stop_distance(pairwise(X)), rel=1e-9)
+    # A fixed distance cannot do that: right at one scale, wrong at the others.
+    fixed = ConstrainedAgglomerative(distance_threshold=reference.distance_threshold_).fit(scale * X)
+    assert scale == 1.0 or fixed.n_clusters_ not in (6, 7)
+
+
+def test_people_seen_once_stay_apart_through_the_cannot_links():
+    """A street-interview video: 20 people, most in one track; nearest neighbours are other people,
+    but tracks on screen together say how close two different people can be."""
+    X, y = identities(20, 1, spread=0.0, seed=1)
+    extra, y_extra = identities(20, 1, spread=0.0, seed=1)
+    X = np.concatenate([X, extra[:3] + 0.05 * np.random.default_rng(2).normal(size=(3, 32))])
+    y = np.concatenate([y, y_extra[:3]])
+    rng = np.random.default_rng(3)
+    pairs = np.array(sorted({tuple(sorted(p)) for p in rng.integers(0, 20, size=(40, 2)) if p[0] != p[1]}))
+    free = ConstrainedAgglomerative(distance_threshold="auto").fit(l2_normalize(X))
+    held = ConstrainedAgglomerative(distance_threshold="auto").fit(l2_normalize(X), cannot_link=pairs)
+    assert held.distance_threshold_ < free.distance_threshold_
+    assert bcubed(y, free.labels_)[2] < 0.3  # nearest neighbours alone: everyone merges
+    assert bcubed(y, held.labels_)[2] > 0.75  # the yardstick of pairs known to differ
+    assert all(held.labels_[20 + k] == held.labels_[k] for k in range(3))  # the people seen twice are joined
+
+
+def test_auto_is_for_average_linkage_only():
+    with pytest.raises(ParameterError, match="average linkage"):
+        ConstrainedAgglomerative(distance_threshold="auto", linkage="ward").fit(np.eye(3))
+    with pytest.raises(ParameterError, match="auto"):
+        ConstrainedAgglomerative(distance_threshold="half").fit(np.eye(3))
+    assert stop_distance(np.zeros((1, 1))) == 0.0
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name,people", [("jurassic_park_dlib128", 6), ("five_celebrity_facenet128", 5)])
+def test_embeddings_of_two_networks_through_one_rule(name, people):
+    path = shared_data("embeddings", f"{name}.npz")
+    data = np.load(path)
+    if "encodings" in data:
+        X, y = data["encodings"], data["names"]
+    else:
+        X, y = np.concatenate([data["arr_0"], data["arr_2"]]), np.concatenate([data["arr_1"], data["arr_3"]])
+    from facecluster.cluster.registry import make_clusterer
+
+    labels = make_clusterer("average").fit_predict(l2_normalize(X))
+    scores = all_scores(y, labels)
+    assert scores["bcubed_f"] >= 0.95, scores
+    assert abs(scores["num_people_pred"] - people) <= 4
+
+
+@pytest.mark.shared_data
+def test_hamilton_with_estimated_people(tmp_path):
+    video = shared_data("video", "short_hamilton_clip.mp4")
+    gt = shared_data("video", "gt", "short_hamilton_clip")
+    cli = [sys.executable, "-m", "facecluster"]
+    proc = subprocess.run([*cli, "run", str(video), "-o", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "short_hamilton_clip" / "clusters.json").read_text())
+    assert 0.1 < doc["stop_distance"] < 0.4  # calibrated on this video, not the old constant 0.4
+    scores = json.loads(subprocess.run([*cli, "eval", str(tmp_path / "short_hamilton_clip"), str(gt), "--json"],
+                                       capture_output=True, text=True).stdout)
+    assert scores["bcubed_f"] >= 0.95 and abs(scores["num_people_pred"] - 13) <= 1, scores
