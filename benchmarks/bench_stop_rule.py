@@ -78,7 +78,7 @@ def main() -> None:
     grid = {(f, q, n): score(sets[n], rule(sets[n], f, q))[0] for f in FACTORS for q in QUANTILES for n in names}
     lines = ["# The self-calibrating stop rule vs fixed stop distances (average linkage, faces alone)", "",
              f"Rule: stop = min({stop_rule.NN_FACTOR} × q{stop_rule.NN_QUANTILE:.0%} of nearest-neighbour distances, "
-             f"q{stop_rule.CANNOT_QUANTILE:.0%} of cannot-link distances when ≥ {stop_rule.MIN_CANNOT_PAIRS} pairs). "
+             f"q{stop_rule.CANNOT_QUANTILE:.0%} of cannot-link distances), at least {stop_rule.SCALE_FLOOR} × the median distance. "
              "'held out': the rule with NN_FACTOR chosen on the other face-level sets and CANNOT_QUANTILE on the other clip "
              "(mean B-cubed F), applied to this set. 'best': the sweep's best distance on this set (a ceiling, in-sample).", "",
              "| set | items | people | rule: distance, B³F, people | held out: factor, quantile → B³F, people | fixed (0.4 tracks / 0.45 faces): B³F, people | best: distance, B³F |",

@@ -220,7 +220,7 @@ def embedding_rows(method: str, data: Path, name: str) -> list[dict]:
     X = np.asarray(X, np.float32)
     t0 = time.perf_counter()
     if method == "facecluster":
-        labels = make_clusterer("average").fit_predict(l2_normalize(X))  # the self-calibrating stop rule
+        labels = make_clusterer("average", items="faces").fit_predict(l2_normalize(X))  # the self-calibrating stop rule
         label = "facecluster (default, --learn none)"
     elif method == "pyannote-video":
         labels = recipes.pyannote_face_clustering([x[None] for x in X], np.zeros((0, 2), np.int64))

@@ -22,7 +22,8 @@ class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
     ``distance_threshold`` (exactly one of the two must be given), never across a
     cannot-link. ``distance_threshold='auto'`` (average linkage): the stop distance is
     calibrated on the data being clustered (:func:`~facecluster.cluster.stop_rule.stop_distance`);
-    the value used is ``distance_threshold_`` after :meth:`fit`.
+    the value used is ``distance_threshold_`` after :meth:`fit`; ``fallback_threshold``: the
+    distance to use where the data hold too little evidence to calibrate on.
 
     linkage: ``average`` | ``complete`` | ``single`` | ``ward`` (ward merge heights as
     in scipy). metric: ``euclidean`` (X holds (n, d) features) or ``precomputed`` (X is
@@ -34,12 +35,13 @@ class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
 
     def __init__(
         self, *, n_clusters: int | None = None, distance_threshold: float | str | None = None, linkage: str = "average",
-        metric: str = "euclidean",
+        metric: str = "euclidean", fallback_threshold: float | None = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.distance_threshold = distance_threshold
         self.linkage = linkage
         self.metric = metric
+        self.fallback_threshold = fallback_threshold
 
     def _check(self, n: int) -> None:
         if (self.n_clusters is None) == (self.distance_threshold is None):
@@ -84,7 +86,7 @@ class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
         stop = self.distance_threshold
         if stop == "auto":
             pairs = np.asarray(cannot_link if cannot_link is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2)
-            stop = stop_distance(dist, pairs)
+            stop = stop_distance(dist, pairs, self.fallback_threshold)
         self.distance_threshold_ = stop
         size = np.ones(n)
         alive = np.ones(n, bool)

@@ -22,16 +22,23 @@ CONSTRAINED_METHODS = ("average", "complete", "ward", "finch")  # the ones bench
 # features, each the best compromise of its method over Jurassic Park, celebs11 and the two
 # clips' tracks (sweep in the README's "Calibration"); FINCH: the hierarchy level.
 DEFAULTS: dict[str, float | str] = {"average": "auto", "complete": 0.5, "single": 0.3, "ward": 1.2, "finch": 1}
+# Where a video or collection is too small to calibrate on (stop_rule.MIN_ITEMS / MIN_CANNOT_PAIRS), average
+# linkage falls back to these stop distances of dlib's descriptors (L2-normalised): track means vary less than
+# single faces (benchmarks/results/calibrate_threshold.md).
+FALLBACK = {"tracks": 0.4, "faces": 0.45}
 
 
-def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: float | str | None = None, metric: str = "euclidean"):
+def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: float | str | None = None, metric: str = "euclidean",
+                   items: str = "tracks"):
     """An unfitted clusterer with ``fit_predict(X, cannot_link=pairs)``; ``metric='precomputed'``
-    (agglomerative methods but ward): X is then an (n, n) distance matrix."""
+    (agglomerative methods but ward): X is then an (n, n) distance matrix. ``items``: ``tracks`` or
+    ``faces``, which fallback distance the self-calibrating rule uses on too little evidence."""
     if method in ("average", "complete", "single", "ward"):
         if n_clusters is not None:
             return ConstrainedAgglomerative(n_clusters=n_clusters, linkage=method, metric=metric)
-        return ConstrainedAgglomerative(distance_threshold=DEFAULTS[method] if threshold is None else threshold, linkage=method,
-                                        metric=metric)
+        threshold = DEFAULTS[method] if threshold is None else threshold
+        return ConstrainedAgglomerative(distance_threshold=threshold, linkage=method, metric=metric,
+                                        fallback_threshold=FALLBACK[items] if threshold == "auto" else None)
     if metric != "euclidean":
         raise ParameterError(f"{method} works on features only (here: metric={metric!r})")
     if method == "finch":

@@ -10,11 +10,23 @@ clustering uses:
   distances (their ``NN_QUANTILE`` quantile) tells how far apart one person's
   faces can be. The stop distance is ``NN_FACTOR`` times that.
 - **pairs known to be different people** (cannot-links: tracks on screen
-  together, faces of one photo): merging at a distance where a tenth of those
-  pairs already lie would join different people, so, given at least
-  ``MIN_CANNOT_PAIRS`` of them, the stop distance is at most their
-  ``CANNOT_QUANTILE`` quantile. This matters where most people appear once (a
+  together, faces of one photo, people of one video when linking): merging at a
+  distance where a tenth of those pairs already lie would join different people,
+  so the stop distance is at most their ``CANNOT_QUANTILE`` quantile (with only a
+  few pairs, about the closest of them). This matters where most people appear once (a
   street-interview video), when nearest neighbours are mostly other people.
+- **a floor**: never stop below ``SCALE_FLOOR`` times the median distance between
+  two items. Near-duplicate faces (a still photograph filmed in several shots,
+  one photo in several versions) make nearest neighbours tiny, and the first rule
+  would then split one person at the first change of pose; on the labelled sets
+  the floor never binds.
+
+The rule needs evidence: at least ``MIN_CANNOT_PAIRS`` pairs known to differ, or at
+least ``MIN_ITEMS`` items. With less (a clip of two shots, three people in two
+videos), nearest neighbours cannot tell "everyone appears once" from "one person
+seen several times", and the caller's ``fallback`` distance is used: the face
+network's own calibrated value (facecluster's dlib descriptors: 0.4 for tracks,
+0.45 for single faces).
 
 Measured (benchmarks/bench_stop_rule.py → benchmarks/results/stop_rule.md) with
 dlib and FaceNet-128 descriptors alike; the constants are dimensionless.
@@ -26,21 +38,27 @@ import numpy as np
 NN_QUANTILE = 0.9
 NN_FACTOR = 1.4
 CANNOT_QUANTILE = 0.1
+SCALE_FLOOR = 0.35
 MIN_CANNOT_PAIRS = 10
+MIN_ITEMS = 50
 
 
-def stop_distance(distances: np.ndarray, cannot_link: np.ndarray | None = None) -> float:
+def stop_distance(distances: np.ndarray, cannot_link: np.ndarray | None = None, fallback: float | None = None) -> float:
     """The average-linkage stop distance for a symmetric (n, n) distance matrix and (m, 2) cannot-link pairs.
 
+    ``fallback`` where the evidence is too thin (see above; None: use the rule anyway);
     0.0 for fewer than two items (nothing to merge)."""
     d = np.array(distances, np.float64)
     n = len(d)
+    pairs = np.asarray(cannot_link if cannot_link is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2)
+    if fallback is not None and len(pairs) < MIN_CANNOT_PAIRS and n < MIN_ITEMS:
+        return float(fallback)
     if n < 2:
         return 0.0
     np.fill_diagonal(d, np.inf)
     nearest = d.min(axis=1)
     threshold = NN_FACTOR * float(np.quantile(nearest[np.isfinite(nearest)], NN_QUANTILE))
-    pairs = np.asarray(cannot_link if cannot_link is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2)
-    if len(pairs) >= MIN_CANNOT_PAIRS:
+    threshold = max(threshold, SCALE_FLOOR * float(np.median(d[np.triu_indices(n, 1)])))
+    if len(pairs):
         threshold = min(threshold, float(np.quantile(d[pairs[:, 0], pairs[:, 1]], CANNOT_QUANTILE)))
     return threshold

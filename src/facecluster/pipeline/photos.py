@@ -174,7 +174,7 @@ def cluster_photo_faces(faces: PhotoFaces, *, num_people: int | None = None, met
         X = make_learner("ssiam", "tuned", seed).fit_transform(X)
     pairs = [(i, j) for f in np.unique(faces.face_file) for idx in [np.flatnonzero(faces.face_file == f)]
              for a, i in enumerate(idx) for j in idx[a + 1 :]]
-    model = make_clusterer(method, n_clusters=None if num_people is None else min(num_people, n), threshold=threshold)
+    model = make_clusterer(method, n_clusters=None if num_people is None else min(num_people, n), threshold=threshold, items="faces")
     labels = model.fit_predict(l2_normalize(X), cannot_link=np.asarray(pairs, np.int64).reshape(-1, 2))
     sizes = np.bincount(labels)
     order = sorted(range(len(sizes)), key=lambda p: (-sizes[p], int(np.flatnonzero(labels == p)[0])))

@@ -19,7 +19,7 @@ import numpy as np
 from facecluster.cache import StageCache, fingerprint_file, stage_key
 from facecluster.clothing import descriptors as clothing_descriptors
 from facecluster.clothing.distance import track_distances_with_clothing
-from facecluster.cluster.registry import make_clusterer
+from facecluster.cluster.registry import FALLBACK, make_clusterer
 from facecluster.cluster.stop_rule import stop_distance
 from facecluster.cluster.tracks import not_a_face_tracks, order_by_screen_time, track_means, track_scores
 from facecluster.config import PipelineConfig
@@ -240,7 +240,7 @@ class _Stages:
             if threshold is None and cfg.cluster == "average":
                 # The stop distance is calibrated on the faces alone: clothing shifts the distances of pairs on
                 # screen together (different clothes) upwards, which would make a cannot-link yardstick too lenient.
-                threshold = stop_distance(pairwise(features[keep]), sub_cannot)
+                threshold = stop_distance(pairwise(features[keep]), sub_cannot, FALLBACK["tracks"])
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, metric="precomputed")
             labels[keep] = model.fit_predict(distances[np.ix_(keep, keep)], cannot_link=sub_cannot)
         else:
