@@ -89,7 +89,7 @@ def main() -> None:
     for clip, n in PARTS.items():
         parts = cut(data, clip, n, work)
         for cues in ("face", "auto"):
-            out = work / f"out_{clip}_{cues}"
+            out = work / f"out_{clip}"  # one folder: the second run reuses the first run's cache
             proc = subprocess.run([sys.executable, "-m", "facecluster", "run", *(str(v) for v, _ in parts), "-o", str(out),
                                    "--cues", cues], capture_output=True, text=True)
             if proc.returncode != 0:
