@@ -29,7 +29,7 @@ def process_videos(
     A video that fails is reported in its outcome and does not stop the others.
     ``scheduler``: None runs here, one video after another; ``local:N`` or a Dask
     scheduler address runs the videos as tasks on a Dask cluster (see
-    :mod:`facecluster.distributed`); with ``auto_workers`` each task then uses
+    :mod:`facecluster.jobs.dask`); with ``auto_workers`` each task then uses
     its worker's threads as ``config.workers``.
     """
     out_root = Path(out_root)

@@ -22,10 +22,10 @@ class PipelineConfig:
     max_gap: int = 4
     min_track_faces: int = 5
     faces_per_track: int = 16
-    embedder: str = "torch"  # torch | dlib (see facecluster.embed)
+    embedder: str = "torch"  # torch | dlib (see facecluster.faces.embed)
     device: str = "auto"  # auto | cpu | cuda, for the torch embedder and the learned projection
-    cues: str = "auto"  # auto | face | face+clothing (see facecluster.cues); auto = face+clothing where the linkage allows
-    cluster: str = "average"  # see facecluster.cluster_methods
+    cues: str = "auto"  # auto | face | face+clothing (see facecluster.clothing.distance); auto = face+clothing where the linkage allows
+    cluster: str = "average"  # see facecluster.cluster.registry
     num_people: int | None = None
     distance_threshold: float | None = None  # None: the method's calibrated default
     learn: str = "none"  # none | ssiam | tsiam | both

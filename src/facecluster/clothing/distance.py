@@ -118,11 +118,12 @@ def combined_distances(
 
 
 def track_distances_with_clothing(features: np.ndarray, tracks: Tracks, detections: Detections, emb: Embeddings,
-                                  shots: Shots, context: dict, cannot: np.ndarray):
-    """(T, T) face + clothing distances between tracks (see :mod:`facecluster.cues`) and the calibration."""
+                                  shots: Shots, described: dict, cannot: np.ndarray):
+    """(T, T) face + clothing distances between tracks and the calibration; ``described``: the clothing
+    stage's output (:func:`facecluster.clothing.descriptors.describe_video`)."""
     T = tracks.num_tracks
     tids = tracks.track_ids[emb.rows]
-    cloth, valid = context["clothing"], context["valid"].astype(bool)
+    cloth, valid = described["clothing"], described["valid"].astype(bool)
     sums = np.zeros((T, cloth.shape[1]))
     counts = np.zeros(T)
     np.add.at(sums, tids[valid], cloth[valid])
@@ -136,7 +137,7 @@ def track_distances_with_clothing(features: np.ndarray, tracks: Tracks, detectio
             halves.append(float(np.linalg.norm(cloth[rows[:half]].mean(0) - cloth[rows[half:]].mean(0))))
     first, _ = track_spans(tracks, detections)
     shot = shots.shot_of(first)
-    scene_of_shot = scenes.group_shots(context["background"])
+    scene_of_shot = scenes.group_shots(described["background"])
     scene = scene_of_shot[shot] if len(scene_of_shot) else np.zeros(T, np.int64)
     d, calibration = combined_distances(features, track_cloth, counts > 0, scene, shot, cannot, np.asarray(halves))
     return d, {**calibration.__dict__, "scenes": int(scene_of_shot.max(initial=-1) + 1)}

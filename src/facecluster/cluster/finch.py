@@ -14,7 +14,7 @@ links of a partition are added in order of distance with union-find, skipping an
 that would put a cannot-linked pair in one cluster; with no constraints this gives
 exactly the components above.
 
-Nearest neighbours come from :mod:`facecluster.knn`: exact in blocks for up to
+Nearest neighbours come from :mod:`facecluster.cluster.knn`: exact in blocks for up to
 ``exact_limit`` rows, approximate (faiss) beyond — nothing n×n is ever built there.
 """
 from __future__ import annotations

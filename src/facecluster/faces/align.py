@@ -13,6 +13,10 @@ import numpy as np
 from facecluster.errors import MissingDependencyError
 from facecluster.video.decode import iter_frames
 
+CHIP_SIZE = 150  # pixels, the side of the chip dlib's ResNet expects
+CHIP_PADDING = 0.25  # dlib.get_face_chips' padding around the landmarks
+EMBED_BATCH = 16  # chips per batch handed to the embedder
+
 
 class FaceAligner:
     """Cuts the aligned 150×150 RGB chip (uint8) of a face from a frame."""
@@ -48,11 +52,6 @@ def square_box(box: np.ndarray, frame_shape: tuple[int, ...]) -> tuple[int, int,
     half = side / 2
     return int(round(cx - half)), int(round(cy - half)), int(round(cx + half)), int(round(cy + half))
 
-
-CHIP_SIZE = 150
-
-
-CHIP_PADDING = 0.25
 
 
 def model_file(name: str) -> str:
@@ -96,5 +95,3 @@ def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: 
     if pending:
         yield np.concatenate(pending)
 
-
-EMBED_BATCH = 16

@@ -90,13 +90,12 @@ class OutputFiles:
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.folder / MANIFEST, json.dumps({"files": sorted(self.previous | self.current)}, indent=1) + "\n")
 
-    def claim(self, *rels: str) -> list[Path]:
-        """Record files about to be written; returns their paths."""
+    def claim(self, *rels: str) -> None:
+        """Record files about to be written (one manifest update for all of them)."""
         new = set(rels) - self.current - self.previous
         self.current |= set(rels)
         if new:
             self._save()
-        return [self.folder / r for r in rels]
 
     def remove(self, rel: str) -> None:
         """Remove one file that this or an earlier run recorded."""
@@ -106,10 +105,10 @@ class OutputFiles:
             self.current.discard(rel)
             self._save()
 
-    def remove_previous(self, keep: tuple[str, ...] = ()) -> None:
-        """Remove the files the previous run recorded (except those under ``keep`` prefixes), then
-        the folders they leave empty; anything else in the folder stays."""
-        gone = {rel for rel in self.previous - self.current if not (keep and rel.startswith(keep))}
+    def remove_previous(self) -> None:
+        """Remove the files the previous run recorded, then the folders they leave empty;
+        anything else in the folder stays."""
+        gone = self.previous - self.current
         for rel in sorted(gone):
             self._unlink(rel)
         self.previous -= gone

@@ -42,15 +42,17 @@ def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Pat
         from facecluster.outputs.parquet import write_photo_parquet
 
         write_photo_parquet(faces, person, folder / "faces.parquet")
+    P = int(person.max()) + 1 if len(person) else 0
+    best = {p: (rows := np.flatnonzero(person == p))[np.argsort(-faces.scores[rows], kind="stable")][:CHIPS_PER_PERSON]
+            for p in range(P)}
+    files.claim(*(f"chips/person_{p}/{n}.jpg" for p in range(P) for n in range(len(best[p]))))  # one manifest update
     people = []
-    for p in range(int(person.max()) + 1 if len(person) else 0):
+    for p in range(P):
         rows = np.flatnonzero(person == p)
-        best = rows[np.argsort(-faces.scores[rows], kind="stable")][:CHIPS_PER_PERSON]
         chips = []
-        for n, r in enumerate(best):
+        for n, r in enumerate(best[p]):
             rgb = load_photo(faces.root / faces.files[faces.face_file[r]])
             rel = f"chips/person_{p}/{n}.jpg"
-            files.claim(rel)
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(folder / rel), cv2.cvtColor(crop_face(rgb, faces.boxes[r]), cv2.COLOR_RGB2BGR))
             chips.append(rel)
@@ -82,16 +84,17 @@ def export_people_folders(faces: PhotoFaces, person: np.ndarray, files: OutputFi
     """``people/person_<id>/`` in the output folder with a link to (or a copy of) every photo showing that person.
 
     A file of the user's where one of ours would go is left alone and reported."""
-    for p in np.unique(person):
-        for f in sorted({faces.files[faces.face_file[r]] for r in np.flatnonzero(person == p)}):
-            rel = f"people/person_{int(p)}/{f.replace(os.sep, '__')}"
-            dest = files.folder / rel
-            if os.path.lexists(dest):
-                raise InputError(dest, "exists and was not written by facecluster; move it away or choose another -o")
-            files.claim(rel)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            src = (faces.root / f).resolve()
-            if copy:
-                shutil.copy2(src, dest)
-            else:
-                os.symlink(src, dest)
+    links = [(f"people/person_{int(p)}/{f.replace(os.sep, '__')}", f) for p in np.unique(person)
+             for f in sorted({faces.files[faces.face_file[r]] for r in np.flatnonzero(person == p)})]
+    for rel, _ in links:
+        if os.path.lexists(files.folder / rel):
+            raise InputError(files.folder / rel, "exists and was not written by facecluster; move it away or choose another -o")
+    files.claim(*(rel for rel, _ in links))  # one manifest update, not one per photo
+    for rel, f in links:
+        dest = files.folder / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        src = (faces.root / f).resolve()
+        if copy:
+            shutil.copy2(src, dest)
+        else:
+            os.symlink(src, dest)

@@ -64,7 +64,7 @@ class DlibEmbedder:
 
 @functools.lru_cache(maxsize=4)
 def load_torch_resnet(device: str = "cpu"):
-    """dlib's face ResNet as a :class:`~facecluster.torch_resnet.DlibFaceResNet` on ``device``, read from dlib's file."""
+    """dlib's face ResNet as a :class:`~facecluster.faces.embed.torch_resnet.DlibFaceResNet` on ``device``, read from dlib's file."""
     import torch
 
     from facecluster.faces.embed.dlib_format import read_dlib_network

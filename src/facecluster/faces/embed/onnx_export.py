@@ -1,7 +1,7 @@
 """Export dlib's face network (read from dlib's own file) as ONNX, for serving elsewhere.
 
 The exported graph takes what the pipeline feeds the network: ``chips``,
-(N, 150, 150, 3) uint8 RGB face chips aligned as by :class:`~facecluster.embed.FaceAligner`
+(N, 150, 150, 3) uint8 RGB face chips aligned as by :class:`~facecluster.faces.align.FaceAligner`
 (dlib's 5-point alignment, padding 0.25), and returns ``descriptors``, (N, 128)
 float32, the same numbers as dlib's ``compute_face_descriptor`` (Euclidean
 distance < 0.6 ≈ same person). N is dynamic. Needs the ``onnx`` package
