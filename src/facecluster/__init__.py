@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from facecluster._version import __version__
 
-__all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult", "SSiam", "TSiam"]
+__all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult", "SSiam", "TSiam", "cluster_embeddings"]
 
 
 def __getattr__(name: str):
@@ -20,6 +20,10 @@ def __getattr__(name: str):
         from facecluster.pipeline import video
 
         return getattr(video, name)
+    if name == "cluster_embeddings":
+        from facecluster.cluster.embeddings import cluster_embeddings
+
+        return cluster_embeddings
     if name in ("SSiam", "TSiam"):
         from facecluster import learn
 

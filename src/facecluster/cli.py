@@ -111,7 +111,8 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
               help="Output folder; results go to OUT/<folder name>/, and with several folders (albums) OUT/people.json links their people.")
 @click.option("--num-people", type=click.IntRange(min=1), default=None, help="Number of people, when known (default: estimated).")
-@click.option("--cluster", "cluster", type=click.Choice(["average", "complete", "single", "ward", "finch"]), default="average", show_default=True)
+@click.option("--cluster", "cluster", type=click.Choice(["average", "graph", "complete", "single", "ward", "finch"]), default="average",
+              show_default=True, help="average: exact up to 2,000 faces, on a nearest-neighbour graph beyond (graph: always).")
 @click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None)
 @click.option("--learn", type=click.Choice(["none", "ssiam"]), default="none", show_default=True,
               help="ssiam: adapt the features to this collection (measured to lower quality on dlib features; see README).")
@@ -167,6 +168,28 @@ def images(folders, out, num_people, cluster, distance_threshold, learn, seed, w
             click.echo(f"people across albums: {people} -> {written['people.json']}, {written['people.html']}")
     if failed:
         raise SystemExit(1)
+
+
+@main.command("cluster")
+@click.argument("embeddings", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "output", required=True, type=click.Path(path_type=Path), help="Labels file to write (CSV: row,person).")
+@click.option("--cannot-link", type=click.Path(path_type=Path), default=None,
+              help="CSV of row pairs that are different people (two row numbers a line), e.g. faces of one photo.")
+@click.option("--num-people", type=click.IntRange(min=1), default=None, help="Number of people, when known (default: estimated).")
+@click.option("--method", type=click.Choice(["auto", "average", "graph", "finch"]), default="auto", show_default=True,
+              help="auto: exact average linkage up to 2,000 rows, average linkage on a nearest-neighbour graph beyond.")
+@click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None,
+              help="Stop distance between L2-normalised rows (default: calibrated on the embeddings).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an output file that facecluster did not write.")
+def cluster_cmd(embeddings, output, cannot_link, num_people, method, distance_threshold, seed, force) -> None:
+    """Group face EMBEDDINGS (.npy, .npz or .parquet, one face a row, any face network) into people."""
+    from facecluster.jobs.embeddings import cluster_file
+
+    done = cluster_file(embeddings, output, cannot_link=cannot_link, n_clusters=num_people, method=method,
+                        distance_threshold="auto" if distance_threshold is None else distance_threshold, random_state=seed, force=force)
+    skipped = f" ({done.rows - done.clustered} rows without an embedding left out)" if done.rows > done.clustered else ""
+    click.echo(f"{embeddings}: {done.people} people in {done.clustered} rows{skipped} -> {done.output}")
 
 
 @main.command("export-embedder")

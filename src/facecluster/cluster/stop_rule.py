@@ -51,14 +51,27 @@ def stop_distance(distances: np.ndarray, cannot_link: np.ndarray | None = None, 
     d = np.array(distances, np.float64)
     n = len(d)
     pairs = np.asarray(cannot_link if cannot_link is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2)
-    if fallback is not None and len(pairs) < MIN_CANNOT_PAIRS and n < MIN_ITEMS:
+    if n < 2:
+        return float(fallback) if fallback is not None and len(pairs) < MIN_CANNOT_PAIRS else 0.0
+    np.fill_diagonal(d, np.inf)
+    return stop_distance_from(d.min(axis=1), d[np.triu_indices(n, 1)], d[pairs[:, 0], pairs[:, 1]], fallback=fallback)
+
+
+def stop_distance_from(nearest: np.ndarray, typical: np.ndarray, cannot: np.ndarray, *, fallback: float | None = None) -> float:
+    """The same rule from its evidence alone, for clusterings that never build an (n, n) matrix.
+
+    nearest: (n,) each item's distance to its nearest other item; typical: (p,) distances
+    between pairs of items (all pairs, or a random sample of them); cannot: (m,) distances
+    of the cannot-linked pairs."""
+    nearest = np.asarray(nearest, np.float64)
+    n = len(nearest)
+    if fallback is not None and len(cannot) < MIN_CANNOT_PAIRS and n < MIN_ITEMS:
         return float(fallback)
     if n < 2:
         return 0.0
-    np.fill_diagonal(d, np.inf)
-    nearest = d.min(axis=1)
-    threshold = NN_FACTOR * float(np.quantile(nearest[np.isfinite(nearest)], NN_QUANTILE))
-    threshold = max(threshold, SCALE_FLOOR * float(np.median(d[np.triu_indices(n, 1)])))
-    if len(pairs):
-        threshold = min(threshold, float(np.quantile(d[pairs[:, 0], pairs[:, 1]], CANNOT_QUANTILE)))
+    finite = nearest[np.isfinite(nearest)]
+    threshold = NN_FACTOR * float(np.quantile(finite, NN_QUANTILE))
+    threshold = max(threshold, SCALE_FLOOR * float(np.median(typical)))
+    if len(cannot):
+        threshold = min(threshold, float(np.quantile(np.asarray(cannot, np.float64), CANNOT_QUANTILE)))
     return threshold

@@ -34,7 +34,7 @@ def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | 
     root = Path(root)
     folder = Path(out_root) / (root.resolve().name or "photos")
     check_output_folder(folder, force, inputs=[root, *inputs])
-    faces = embed_photos(root, workers=workers, embedder=embedder, hook=hook, warn=warn)
+    faces = embed_photos(root, workers=workers, embedder=embedder, cache_dir=folder / "cache", hook=hook, warn=warn)
     t1 = time.perf_counter()
     person = cluster_photo_faces(faces, num_people=num_people, method=cluster, threshold=distance_threshold, learn=learn, seed=seed)
     faces.timings["cluster"] = time.perf_counter() - t1

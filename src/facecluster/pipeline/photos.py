@@ -19,6 +19,7 @@ from facecluster.errors import InputError
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MAX_PIXELS = 120_000_000  # refuse larger images (decompression bombs)
 SMALL_PHOTO = 400  # photos whose shorter side is below this are padded before detection
+CHIP_BATCH = 16  # chips embedded together
 
 
 @dataclass
@@ -100,68 +101,118 @@ def detect_and_align(rgb: np.ndarray, detector, aligner) -> tuple[np.ndarray, np
     return boxes, scores, chips
 
 
-def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "torch", hook=None, warn=None) -> PhotoFaces:
-    """Detect, align and embed every face in the photos under ``root``."""
+def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "torch", cache_dir: str | Path | None = None,
+                 force: bool = False, hook=None, warn=None) -> PhotoFaces:
+    """Detect, align and embed every face in the photos under ``root``.
+
+    Photos stream through: memory holds a batch of chips and the collection's vectors,
+    never the images. With ``cache_dir``, each photo's faces are cached by file
+    (:mod:`facecluster.pipeline.photo_cache`): a rerun embeds only new or changed photos,
+    an interrupted run resumes; ``force`` ignores what is cached."""
+    from collections import deque
+
     from facecluster.faces.align import FaceAligner
     from facecluster.faces.detect import make_detector
+    from facecluster.faces.embed import CODE_VERSION as EMBED_VERSION
     from facecluster.faces.embed import embed_chip_batches
+    from facecluster.pipeline.photo_cache import PhotoCache, PhotoEntry, photo_key
 
     root = Path(root)
     paths = list_photos(root)
-    detector, aligner = make_detector("centerface"), FaceAligner()
-    files, face_file, face_index, boxes, scores, skipped = [], [], [], [], [], []
+    cache = PhotoCache(cache_dir, reuse=not force)
+    params = {"detector": "centerface", "embedder": embedder, "embed_code": EMBED_VERSION, "pad_below": SMALL_PHOTO}
+    keys = [photo_key(root, p, params) for p in paths]
+    detector = aligner = None
+    skipped: list[tuple[str, str]] = []
+    waiting: deque = deque()  # (key, boxes, scores, faces) of photos whose chips are being embedded, in order
     detect_s = [0.0]
 
     def chip_batches():
-        """Chips in batches of 16 as photos are read, so memory holds one batch, not the collection."""
+        """Chips of the photos not in the cache, in batches of ``CHIP_BATCH`` as photos are read."""
+        nonlocal detector, aligner
         pending: list[np.ndarray] = []
-        for n, path in enumerate(paths):
+        for n, (path, key) in enumerate(zip(paths, keys)):
+            if hook:
+                hook("detect", n + 1, len(paths))
+            if cache.get(key) is not None:
+                continue
             t0 = time.perf_counter()
-            rel = str(path.relative_to(root))
             try:
                 rgb = load_photo(path)
             except InputError as exc:
-                skipped.append((rel, exc.problem))
+                skipped.append((str(path.relative_to(root)), exc.problem))
                 if warn:
                     warn(str(exc))
                 continue
+            if detector is None:
+                detector, aligner = make_detector("centerface"), FaceAligner()
             b, s, c = detect_and_align(rgb, detector, aligner)
-            k = len(files)
-            files.append(rel)
-            face_file.extend([k] * len(b))
-            face_index.extend(range(len(b)))
-            boxes.append(b)
-            scores.append(s)
+            waiting.append((key, b, s, len(c)))
             pending.extend(c)
             detect_s[0] += time.perf_counter() - t0
-            if hook:
-                hook("detect", n + 1, len(paths))
-            while len(pending) >= 16:
-                yield np.stack(pending[:16])
-                pending = pending[16:]
+            while len(pending) >= CHIP_BATCH:
+                yield np.stack(pending[:CHIP_BATCH])
+                pending = pending[CHIP_BATCH:]
         if pending:
             yield np.stack(pending)
 
+    def settle(vectors: np.ndarray) -> np.ndarray:
+        """Give the waiting photos, in order, their vectors; return what is left over."""
+        while waiting and len(vectors) >= waiting[0][3]:
+            key, b, s, k = waiting.popleft()
+            cache.add(key, PhotoEntry(b, s, vectors[:k]))
+            vectors = vectors[k:]
+        return vectors
+
     t0 = time.perf_counter()
-    vectors = np.concatenate(list(embed_chip_batches(chip_batches(), workers=workers, embedder=embedder)) or [np.zeros((0, 128), np.float32)])
+    left = np.zeros((0, 128), np.float32)
+    for out in embed_chip_batches(chip_batches(), workers=workers, embedder=embedder):
+        left = settle(np.concatenate([left, out]))
+    settle(left)  # photos with no face after the last batch
+    cache.flush()
     total = time.perf_counter() - t0
+    files, face_file, face_index, boxes, scores, vectors = [], [], [], [], [], []
+    for path, key in zip(paths, keys):
+        entry = cache.get(key)
+        if entry is None:
+            continue  # unreadable: skipped above
+        face_file.extend([len(files)] * len(entry.boxes))
+        face_index.extend(range(len(entry.boxes)))
+        files.append(str(path.relative_to(root)))
+        boxes.append(entry.boxes)
+        scores.append(entry.scores)
+        vectors.append(entry.vectors)
     return PhotoFaces(
         root=root,
         files=files,
         face_file=np.asarray(face_file, np.int64),
         face_index=np.asarray(face_index, np.int64),
-        boxes=np.concatenate(boxes).reshape(-1, 4) if boxes else np.zeros((0, 4), np.float32),
-        scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
-        vectors=vectors,
+        boxes=np.concatenate(boxes).reshape(-1, 4).astype(np.float32) if boxes else np.zeros((0, 4), np.float32),
+        scores=np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, np.float32),
+        vectors=np.concatenate(vectors).reshape(-1, 128).astype(np.float32) if vectors else np.zeros((0, 128), np.float32),
         skipped=skipped,
         timings={"detect": detect_s[0], "embed": total - detect_s[0]},  # embedding overlaps detection with workers
     )
 
 
+def same_photo_pairs(face_file: np.ndarray) -> np.ndarray:
+    """Cannot-links between the faces of each photo: (m, 2) int64 row pairs, for (N,) photo of each face."""
+    face_file = np.asarray(face_file, np.int64)
+    order = np.argsort(face_file, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(face_file[order])) + 1) if len(order) else []
+    pairs = [(int(g[a]), int(g[b])) for g in groups if len(g) > 1 for a in range(len(g)) for b in range(a + 1, len(g))]
+    return np.asarray(pairs, np.int64).reshape(-1, 2)
+
+
 def cluster_photo_faces(faces: PhotoFaces, *, num_people: int | None = None, method: str = "average",
                         threshold: float | None = None, learn: str = "none", seed: int = 0) -> np.ndarray:
-    """Person of each face (N,), 0 = the person with most faces; faces of one photo are never joined."""
-    from facecluster.cluster.registry import make_clusterer
+    """Person of each face (N,), 0 = the person with most faces; faces of one photo are never joined.
+
+    ``average`` (the default) is exact average linkage up to a few thousand faces and average
+    linkage on a nearest-neighbour graph beyond (:func:`facecluster.cluster.embeddings.make_embedding_clusterer`),
+    so a library of 100,000 faces clusters in about linear time; ``graph`` forces the latter."""
+    from facecluster.cluster.embeddings import by_size, make_embedding_clusterer
+    from facecluster.cluster.registry import FALLBACK, make_clusterer
     from facecluster.distances import l2_normalize
 
     n = len(faces.vectors)
@@ -172,11 +223,11 @@ def cluster_photo_faces(faces: PhotoFaces, *, num_people: int | None = None, met
         from facecluster.learn.variants import make_learner
 
         X = make_learner("ssiam", "tuned", seed).fit_transform(X)
-    pairs = [(i, j) for f in np.unique(faces.face_file) for idx in [np.flatnonzero(faces.face_file == f)]
-             for a, i in enumerate(idx) for j in idx[a + 1 :]]
-    model = make_clusterer(method, n_clusters=None if num_people is None else min(num_people, n), threshold=threshold, items="faces")
-    labels = model.fit_predict(l2_normalize(X), cannot_link=np.asarray(pairs, np.int64).reshape(-1, 2))
-    sizes = np.bincount(labels)
-    order = sorted(range(len(sizes)), key=lambda p: (-sizes[p], int(np.flatnonzero(labels == p)[0])))
-    mapping = {old: new for new, old in enumerate(order)}
-    return np.asarray([mapping[int(l)] for l in labels], np.int64)
+    k = None if num_people is None else min(num_people, n)
+    if method in ("average", "graph"):
+        model = make_embedding_clusterer(n, n_clusters=k, method="auto" if method == "average" else "graph",
+                                         distance_threshold="auto" if threshold is None else threshold,
+                                         fallback_threshold=FALLBACK["faces"], random_state=seed)
+    else:
+        model = make_clusterer(method, n_clusters=k, threshold=threshold, items="faces")
+    return by_size(model.fit_predict(l2_normalize(X), cannot_link=same_photo_pairs(faces.face_file)))
