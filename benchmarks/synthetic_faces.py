@@ -6,7 +6,8 @@ residuals, face − its person's mean, taken as they are), and how far apart the
 of different people lie (the median distance between real people's means). New
 identities get centres at the global mean plus an isotropic offset scaled to that
 median distance; each face is its identity's centre plus one real residual, L2-
-normalised. People's sizes follow a Zipf law, as in a family library (a few people
+normalised (each residual rescaled by 0.85–1.15 and jittered by a quarter of its norm, so that
+no two faces are the same vector). People's sizes follow a Zipf law, as in a family library (a few people
 with thousands of faces, many with a handful). Cannot-links join random pairs of
 faces of different identities, as faces of one photo would.
 """
@@ -46,7 +47,11 @@ def library(X_real: np.ndarray, y_real: np.ndarray, n: int, *, faces_per_person:
     # Two independent isotropic offsets of norm r lie r·√2 apart: match the real median between people.
     offsets *= (np.median(between) / np.sqrt(2)) / np.linalg.norm(offsets, axis=1, keepdims=True)
     centres = centre + offsets
-    X = centres[labels] + residuals[rng.integers(0, len(residuals), n)]
+    # A real residual, rescaled and jittered, so that no two faces are the same vector.
+    residual = residuals[rng.integers(0, len(residuals), n)] * rng.uniform(0.85, 1.15, (n, 1))
+    jitter = rng.standard_normal(residual.shape)
+    jitter *= 0.25 * np.linalg.norm(residual, axis=1, keepdims=True) / np.linalg.norm(jitter, axis=1, keepdims=True)
+    X = centres[labels] + residual + jitter
     X = l2_normalize(X).astype(np.float32)
     m = int(cannot_per_face * n)
     a, b = rng.integers(0, n, m), rng.integers(0, n, m)

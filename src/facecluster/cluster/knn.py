@@ -43,6 +43,21 @@ def knn_exact(X: np.ndarray, k: int, block: int = BLOCK) -> tuple[np.ndarray, np
     return idx, dist
 
 
+def nearest_distances(X: np.ndarray, rows: np.ndarray, block: int = 256) -> np.ndarray:
+    """Exact Euclidean distance (len(rows),) float64 from each of ``rows`` to its nearest other row of X (n, d).
+
+    O(len(rows) · n · d) time, O(block · n) memory: for a sample of rows of a large X."""
+    X = np.ascontiguousarray(X, np.float32)
+    sq = (X * X).sum(axis=1)
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), block):
+        part = rows[start:start + block]
+        d2 = sq[part, None] + sq[None, :] - 2.0 * (X[part] @ X.T)
+        d2[np.arange(len(part)), part] = np.inf
+        out[start:start + block] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return out
+
+
 def knn_approx(X: np.ndarray, k: int, *, nprobe: int = 8, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Approximate k nearest other rows with faiss IVF-Flat; same outputs as :func:`knn_exact`."""
     faiss = _faiss()
