@@ -43,7 +43,7 @@ def knn_exact(X: np.ndarray, k: int, block: int = BLOCK) -> tuple[np.ndarray, np
     return idx, dist
 
 
-def nearest_distances(X: np.ndarray, rows: np.ndarray, block: int = 256) -> np.ndarray:
+def nearest_distances(X: np.ndarray, rows: np.ndarray, block: int = 32) -> np.ndarray:
     """Exact Euclidean distance (len(rows),) float64 from each of ``rows`` to its nearest other row of X (n, d).
 
     O(len(rows) · n · d) time, O(block · n) memory: for a sample of rows of a large X."""

@@ -28,6 +28,20 @@ def contingency(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return table
 
 
+def contingency_cells(true: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The non-empty cells of the contingency table, for a million items and tens of thousands of
+    clusters (where the dense table would not fit): counts (c,), class (c,) and cluster (c,) of each, int64."""
+    true = np.asarray(true)
+    pred = np.asarray(pred)
+    if true.shape != pred.shape or true.ndim != 1:
+        raise ValueError(f"label arrays must be 1-d and of equal length (here: {true.shape} and {pred.shape})")
+    _, t = np.unique(true, return_inverse=True)
+    _, p = np.unique(pred, return_inverse=True)
+    width = int(p.max()) + 1 if p.size else 1
+    keys, counts = np.unique(t.astype(np.int64) * width + p, return_counts=True)
+    return counts.astype(np.int64), keys // width, keys % width
+
+
 def wcp(true, pred) -> float:
     table = contingency(true, pred)
     n = table.sum()
@@ -68,13 +82,16 @@ def nmi(true, pred, normalization: str = "sqrt") -> float:
 
 def bcubed(true, pred) -> tuple[float, float, float]:
     """Item-weighted B-cubed (precision, recall, F)."""
-    table = contingency(true, pred).astype(np.float64)
-    n = table.sum()
+    counts, classes, clusters = contingency_cells(true, pred)
+    n = counts.sum()
     if n == 0:
         return 0.0, 0.0, 0.0
-    # Each item of cell (i, j) has precision table[i,j]/|cluster j| and recall table[i,j]/|class i|.
-    precision = float((table**2 / table.sum(axis=0, keepdims=True).clip(min=1)).sum() / n)
-    recall = float((table**2 / table.sum(axis=1, keepdims=True).clip(min=1)).sum() / n)
+    counts = counts.astype(np.float64)
+    cluster_size = np.bincount(clusters, weights=counts)
+    class_size = np.bincount(classes, weights=counts)
+    # Each item of cell (i, j) has precision n_ij/|cluster j| and recall n_ij/|class i|.
+    precision = float((counts**2 / cluster_size[clusters]).sum() / n)
+    recall = float((counts**2 / class_size[classes]).sum() / n)
     f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, float(f)
 
