@@ -104,9 +104,21 @@ def test_video_without_faces(tmp_path):
 
 
 def test_sparse_detection(demo_video, tmp_path):
+    from facecluster.video.tracking import key_frames
+
     result = run_video(demo_video, tmp_path / "sparse", PipelineConfig(detect_every=3))
     assert result.num_people == 2
-    assert set(np.unique(result.detections.frames % 3)) == {0}
+    det = result.detections
+    detected = det.scores > 0
+    keys = key_frames(result.shots, result.info.num_frames, 3)
+    assert set(np.unique(det.frames[detected])) <= set(keys.tolist())
+    for s, e in zip(result.shots.starts, result.shots.ends):  # each shot's first and last frame are key frames
+        assert s in keys and e in keys
+    # Between its detected faces, a track carries interpolated boxes (score 0) on every frame, never embedded.
+    assert (~detected).any() and not np.isin(result.embeddings.rows, np.flatnonzero(~detected)).any()
+    for t in range(result.tracks.num_tracks):
+        frames = np.sort(det.frames[result.tracks.track_ids == t])
+        assert np.array_equal(frames, np.arange(frames[0], frames[-1] + 1))
 
 
 @pytest.mark.parametrize("method", ["ssiam", "tsiam"])

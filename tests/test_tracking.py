@@ -57,3 +57,24 @@ def test_tracks_respect_shots_and_frames(points, cuts):
         members = np.flatnonzero(tr.track_ids == t)
         assert len(set(shots.shot_of(d.frames[members]).tolist())) == 1  # one shot
         assert len(set(d.frames[members].tolist())) == len(members)  # one face per frame
+
+
+def test_key_frames_detect_both_sides_of_every_cut():
+    from facecluster.video.tracking import key_frames
+
+    shots = shots_from_cuts([10, 17], 30)  # shots 0–9, 10–16, 17–29
+    assert key_frames(shots, 30, 4).tolist() == [0, 4, 8, 9, 10, 14, 16, 17, 21, 25, 29]
+    assert key_frames(shots, 30, 1).tolist() == list(range(30))
+
+
+def test_fill_track_gaps_interpolates_between_detected_faces():
+    from facecluster.types import Tracks
+    from facecluster.video.tracking import fill_track_gaps
+
+    d = dets([(0, 0, 0, 10, 10), (4, 8, 0, 18, 10), (5, 10, 0, 20, 10), (0, 100, 100, 110, 110)])
+    tracks = Tracks(track_ids=np.array([0, 0, 0, -1]), track_shots=np.array([0]))
+    filled, t = fill_track_gaps(d, tracks)
+    new = np.arange(4, len(filled))
+    assert filled.frames[new].tolist() == [1, 2, 3] and np.all(filled.scores[new] == 0) and np.all(t.track_ids[new] == 0)
+    assert np.allclose(filled.boxes[new, 0], [2, 4, 6]) and np.allclose(filled.boxes[new, 2], [12, 14, 16])
+    assert np.array_equal(filled.frames[:4], d.frames) and np.array_equal(t.track_ids[:4], tracks.track_ids)  # old rows kept

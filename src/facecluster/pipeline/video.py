@@ -31,7 +31,7 @@ from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Track
 from facecluster.video import shots as shot_mod
 from facecluster.video import tracking as tracking_mod
 from facecluster.video.decode import iter_frames, probe
-from facecluster.video.tracking import overlapping_pairs, select_faces, track_faces, track_spans
+from facecluster.video.tracking import fill_track_gaps, key_frames, overlapping_pairs, select_faces, track_faces, track_spans
 
 DETECT_CHUNK_FRAMES = 500
 # A track whose median detector score is below the detection threshold + this is 'unsure' (see not_a_face_tracks).
@@ -91,12 +91,13 @@ class _Stages:
         self.hook("shots", len(data["times"]), len(data["times"]))
         return key, Shots(starts=data["starts"], ends=data["ends"]), data["times"]
 
-    def detections(self, upstream: str, num_frames: int) -> tuple[str, Detections]:
+    def detections(self, upstream: str, num_frames: int, shots: Shots) -> tuple[str, Detections]:
         cfg = self.config
         detector = make_detector(cfg.detector, **cfg.detector_params())
-        params = {"detector": detector.params, "every": cfg.detect_every, "code": detector.code_version}
+        params = {"detector": detector.params, "every": cfg.detect_every, "code": detector.code_version,
+                  "frames": "shot-aligned" if cfg.detect_every > 1 else "all"}
         key = stage_key("detect", params, [upstream])
-        wanted = list(range(0, num_frames, cfg.detect_every))
+        wanted = key_frames(shots, num_frames, cfg.detect_every).tolist()
         chunks = [wanted[i : i + DETECT_CHUNK_FRAMES] for i in range(0, len(wanted), DETECT_CHUNK_FRAMES)]
         parts: dict[int, dict[str, np.ndarray]] = {}
         for c in range(len(chunks)):
@@ -126,10 +127,16 @@ class _Stages:
             return key, Detections.empty()
         return key, Detections(**{name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]})
 
-    def tracks(self, upstream: str, detections: Detections, shots: Shots) -> tuple[str, Tracks]:
+    def tracks(self, upstream: str, detections: Detections, shots: Shots) -> tuple[str, Detections, Tracks]:
+        """Tracks; with detection on key frames only, the frames between a track's faces get
+        interpolated boxes (score 0, never embedded), so faces.csv and screen time cover them."""
         params = self.config.tracker_params()
-        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION}, [upstream])
-        return key, track_faces(detections, shots, params)
+        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION, "fill": self.config.detect_every > 1},
+                        [upstream])
+        tracks = track_faces(detections, shots, params)
+        if self.config.detect_every > 1:
+            detections, tracks = fill_track_gaps(detections, tracks)
+        return key, detections, tracks
 
     def embeddings(self, upstream: str, detections: Detections, tracks: Tracks) -> tuple[str, Embeddings]:
         cfg = self.config
@@ -284,11 +291,11 @@ def run_video(
     timings["shots"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    det_key, detections = stages.detections(shots_key, len(times))
+    det_key, detections = stages.detections(shots_key, len(times), shots)
     timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    track_key, tracks = stages.tracks(det_key, detections, shots)
+    track_key, detections, tracks = stages.tracks(det_key, detections, shots)
     timings["track"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

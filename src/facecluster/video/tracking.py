@@ -105,6 +105,44 @@ def track_faces(detections: Detections, shots: Shots, params: TrackerParams = Tr
     return Tracks(track_ids=track_ids, track_shots=track_shots)
 
 
+def key_frames(shots: Shots, num_frames: int, every: int) -> np.ndarray:
+    """Frames to detect on when detecting every ``every``-th frame: in each shot its first
+    frame, every ``every``-th frame after it, and its last frame, so that a cut is always
+    detected on both sides. (F,) int64, sorted; every frame when ``every`` is 1."""
+    if every <= 1 or not len(shots.starts):
+        return np.arange(num_frames, dtype=np.int64)
+    frames = [np.arange(s, e + 1, every) for s, e in zip(shots.starts.tolist(), shots.ends.tolist())]
+    frames += [shots.ends.astype(np.int64)]
+    out = np.unique(np.concatenate(frames))
+    return out[(out >= 0) & (out < num_frames)].astype(np.int64)
+
+
+def fill_track_gaps(detections: Detections, tracks: Tracks) -> tuple[Detections, Tracks]:
+    """Boxes for the frames between a track's detected faces (detection on key frames only):
+    linear interpolation of the two detected boxes on either side, with score 0 (the
+    mark of a face that was not detected but carried by its track). New rows follow the old."""
+    new_frames, new_boxes, new_tracks = [], [], []
+    member = np.flatnonzero(tracks.track_ids >= 0)
+    order = member[np.lexsort((detections.frames[member], tracks.track_ids[member]))]
+    tid = tracks.track_ids[order]
+    frames = detections.frames[order]
+    for i in np.flatnonzero((tid[1:] == tid[:-1]) & (frames[1:] - frames[:-1] > 1)).tolist():
+        f0, f1 = int(frames[i]), int(frames[i + 1])
+        b0, b1 = detections.boxes[order[i]], detections.boxes[order[i + 1]]
+        t = (np.arange(f0 + 1, f1) - f0) / (f1 - f0)
+        new_frames.append(np.arange(f0 + 1, f1, dtype=np.int64))
+        new_boxes.append((b0[None] * (1 - t[:, None]) + b1[None] * t[:, None]).astype(np.float32))
+        new_tracks.append(np.full(len(t), tid[i], np.int64))
+    if not new_frames:
+        return detections, tracks
+    filled = Detections(
+        frames=np.concatenate([detections.frames, *new_frames]),
+        boxes=np.concatenate([detections.boxes, *new_boxes]).astype(np.float32),
+        scores=np.concatenate([detections.scores, np.zeros(sum(len(f) for f in new_frames), np.float32)]),
+    )
+    return filled, Tracks(track_ids=np.concatenate([tracks.track_ids, *new_tracks]), track_shots=tracks.track_shots)
+
+
 def overlapping_pairs(first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """Pairs (i, j), i < j, of intervals [first, last] (inclusive) that overlap: (m, 2) int64."""
     first = np.asarray(first)
@@ -115,11 +153,13 @@ def overlapping_pairs(first: np.ndarray, last: np.ndarray) -> np.ndarray:
 
 
 def select_faces(tracks: Tracks, detections: Detections, per_track: int) -> np.ndarray:
-    """Detection rows to embed: up to ``per_track`` faces per track, evenly spread over
-    the track (0 = all), returned sorted by frame then row. (M,) int64."""
+    """Detection rows to embed: up to ``per_track`` detected faces per track (never the
+    interpolated ones, score 0), evenly spread over the track (0 = all), returned sorted
+    by frame then row. (M,) int64."""
     chosen: list[np.ndarray] = []
+    detected = detections.scores > 0
     for t in range(tracks.num_tracks):
-        members = np.flatnonzero(tracks.track_ids == t)
+        members = np.flatnonzero((tracks.track_ids == t) & detected)
         members = members[np.argsort(detections.frames[members], kind="stable")]
         if per_track and len(members) > per_track:
             picks = np.round(np.linspace(0, len(members) - 1, per_track)).astype(int)
