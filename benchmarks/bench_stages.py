@@ -1,11 +1,16 @@
 """Time each pipeline stage on the real clips in ../shared/data/video.
 
 For each clip, in a fresh child process (so peak memory is that clip's alone):
-decode+shots, detection, tracking, alignment+embedding and clustering, with
-frames/s, faces/s, wall time ÷ video duration and peak resident memory (the
-process and its embedding workers). Writes benchmarks/results/stages.md and .json.
+decode+shots, detection, tracking, alignment+embedding, clothing and clustering, with
+frames/s, faces/s, wall time ÷ video duration (the whole run, imports and model loading
+included) and peak resident memory (the process and its embedding workers); and, in
+another child, the time to decode every frame and nothing else, the floor a run is
+compared with (whole run ÷ decode-only). ``--loops 1 4 16`` also runs a clip looped
+that many times into one file (made with ffmpeg in a temporary folder, not kept) to
+see whether peak memory grows with the video's length. Writes
+benchmarks/results/stages.md and .json.
 
-    .venv/bin/python benchmarks/bench_stages.py [--data DIR] [--workers N] [--clips a b]
+    .venv/bin/python benchmarks/bench_stages.py [--data DIR] [--workers N] [--clips a b] [--detect-every k] [--loops 1 4 16]
 """
 from __future__ import annotations
 
@@ -24,11 +29,40 @@ from provenance import write_json, write_markdown
 CLIPS = ["short_hamilton_clip", "sweden"]
 
 
-def one(video: Path, workers: int) -> dict:
+def decode_only(video: Path) -> dict:
+    """Seconds to decode every frame of the video (RGB arrays, as the pipeline gets them)."""
+    import time
+
+    from facecluster.video.decode import iter_frames
+
+    t0 = time.perf_counter()
+    frames = sum(1 for _ in iter_frames(video))
+    return {"decode_s": time.perf_counter() - t0, "frames": frames}
+
+
+def looped(video: Path, times: int, folder: Path) -> Path:
+    """The video repeated ``times`` times into one file (ffmpeg concat, no re-encoding)."""
+    import imageio_ffmpeg
+
+    if times == 1:
+        return video
+    listing = folder / f"{video.stem}-x{times}.txt"
+    listing.write_text("".join(f"file '{video.resolve()}'\n" for _ in range(times)))
+    out = folder / f"{video.stem}-x{times}.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                    "-c", "copy", str(out)], check=True)
+    return out
+
+
+def one(video: Path, workers: int, every: int = 1) -> dict:
+    import time
+
+    t_start = time.perf_counter()
     from facecluster import PipelineConfig, run_video
 
     with tempfile.TemporaryDirectory() as tmp:
-        r = run_video(video, tmp, PipelineConfig(workers=workers), force=True)
+        r = run_video(video, tmp, PipelineConfig(workers=workers, detect_every=every), force=True)
+    wall = time.perf_counter() - t_start
     frames = r.info.num_frames
     faces = int((r.tracks.track_ids >= 0).sum())
     embedded = len(r.embeddings.rows)
@@ -46,7 +80,8 @@ def one(video: Path, workers: int) -> dict:
         "people": r.num_people,
         "timings_s": r.timings,
         "total_s": total,
-        "realtime_factor": total / r.info.duration_s,
+        "wall_s": wall,
+        "realtime_factor": wall / r.info.duration_s,
         "shots_fps": frames / r.timings["shots"],
         "detect_fps": frames / r.timings["detect"],
         "embed_faces_per_s": embedded / r.timings["embed"] if embedded else 0.0,
@@ -61,30 +96,50 @@ def main() -> None:
     ap.add_argument("--data", default=os.environ.get("FACECLUSTER_DATA", "../shared/data"))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--clips", nargs="*", default=CLIPS)
+    ap.add_argument("--detect-every", type=int, default=1)
+    ap.add_argument("--loops", type=int, nargs="*", default=[])
     ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--decode", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(Path(args.one), args.workers)))
+        print(json.dumps(one(Path(args.one), args.workers, args.detect_every)))
         return
-    rows = []
-    for clip in args.clips:
-        video = Path(args.data) / "video" / f"{clip}.mp4"
-        proc = subprocess.run([sys.executable, __file__, "--one", str(video), "--workers", str(args.workers)],
+    if args.decode:
+        print(json.dumps(decode_only(Path(args.decode))))
+        return
+
+    def child(*extra: str) -> dict:
+        proc = subprocess.run([sys.executable, __file__, *extra, "--workers", str(args.workers), "--detect-every", str(args.detect_every)],
                               capture_output=True, text=True, check=True)
-        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        print(rows[-1], flush=True)
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for clip in args.clips:
+            for times in args.loops or [1]:
+                video = looped(Path(args.data) / "video" / f"{clip}.mp4", times, Path(tmp))
+                row = {**child("--one", str(video)), "decode_s": child("--decode", str(video))["decode_s"], "loops": times}
+                rows.append(row)
+                print(row, flush=True)
     lines = [
-        f"# Stage timings ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, workers={args.workers})",
+        f"# Stage timings ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, workers={args.workers}, "
+        f"--detect-every {args.detect_every})",
         "",
-        "| clip | frames | faces (tracked / embedded) | shots+decode s (fps) | detect s (fps) | track s | embed s (faces/s) | clothing s | cluster s | total s | × duration | peak RSS MB main / worker |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "wall = the whole run in a fresh process (imports and model loading included); decode = decoding every frame and "
+        "nothing else, in another fresh process.",
+        "",
+        "| clip | frames | faces (tracked / embedded) | shots+decode s (fps) | detect s (fps) | track s | embed s (faces/s) | clothing s "
+        "| cluster s | wall s | wall ÷ duration | decode s | wall ÷ decode | peak RSS MB main / worker |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         t = r["timings_s"]
+        name = r["video"] if r["loops"] == 1 else f"{r['video']} (×{r['loops']} looped)"
         lines.append(
-            f"| {r['video']} | {r['frames']} | {r['faces_in_tracks']} / {r['faces_embedded']} | {t['shots']:.1f} ({r['shots_fps']:.0f}) "
+            f"| {name} | {r['frames']} | {r['faces_in_tracks']} / {r['faces_embedded']} | {t['shots']:.1f} ({r['shots_fps']:.0f}) "
             f"| {t['detect']:.1f} ({r['detect_fps']:.1f}) | {t['track']:.2f} | {t['embed']:.1f} ({r['embed_faces_per_s']:.1f}) "
-            f"| {t.get('context', 0.0):.1f} | {t['cluster']:.3f} | {r['total_s']:.1f} | {r['realtime_factor']:.2f} | {r['peak_rss_mb_main']:.0f} / {r['peak_rss_mb_worker']:.0f} |"
+            f"| {t.get('clothing', 0.0):.1f} | {t['cluster']:.3f} | {r['wall_s']:.1f} | {r['realtime_factor']:.2f} | {r['decode_s']:.1f} "
+            f"| {r['wall_s'] / r['decode_s']:.1f} | {r['peak_rss_mb_main']:.0f} / {r['peak_rss_mb_worker']:.0f} |"
         )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)

@@ -27,6 +27,7 @@ from facecluster.distances import pairwise
 from facecluster.faces import embed as embed_mod
 from facecluster.faces.align import FaceAligner, chip_batches
 from facecluster.faces.detect import make_detector
+from facecluster.faces.detect.track_ends import end_requests, extend_track_ends
 from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Tracks, VideoInfo
 from facecluster.video import shots as shot_mod
 from facecluster.video import tracking as tracking_mod
@@ -128,14 +129,31 @@ class _Stages:
         return key, Detections(**{name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]})
 
     def tracks(self, upstream: str, detections: Detections, shots: Shots) -> tuple[str, Detections, Tracks]:
-        """Tracks; with detection on key frames only, the frames between a track's faces get
-        interpolated boxes (score 0, never embedded), so faces.csv and screen time cover them."""
-        params = self.config.tracker_params()
-        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION, "fill": self.config.detect_every > 1},
-                        [upstream])
+        """Tracks. With detection on key frames only, each track's ends are looked for again
+        between key frames (:mod:`facecluster.faces.detect.track_ends`, cached), and the frames
+        between a track's faces get interpolated boxes (score 0, never embedded), so that
+        faces.csv and screen time cover every frame of a track."""
+        cfg = self.config
+        params = cfg.tracker_params()
+        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION, "fill": cfg.detect_every > 1}, [upstream])
         tracks = track_faces(detections, shots, params)
-        if self.config.detect_every > 1:
-            detections, tracks = fill_track_gaps(detections, tracks)
+        if cfg.detect_every == 1:
+            return key, detections, tracks
+        n = len(detections)
+        ends = self.cache.load("ends", key)
+        if ends is None:
+            detector = make_detector(cfg.detector, **cfg.detector_params())
+            wanted = set(end_requests(detections, tracks, shots, cfg.detect_every))
+            frames = iter_frames(self.path, frames=wanted) if wanted else iter(())
+            extended, ext_tracks = extend_track_ends(frames, detections, tracks, shots, detector, cfg.detect_every)
+            ends = {"frames": extended.frames[n:], "boxes": extended.boxes[n:], "scores": extended.scores[n:],
+                    "track_ids": ext_tracks.track_ids[n:]}
+            self.cache.save("ends", key, ends)
+        detections = Detections(frames=np.concatenate([detections.frames, ends["frames"]]),
+                                boxes=np.concatenate([detections.boxes, ends["boxes"]]).reshape(-1, 4),
+                                scores=np.concatenate([detections.scores, ends["scores"]]))
+        tracks = Tracks(track_ids=np.concatenate([tracks.track_ids, ends["track_ids"]]), track_shots=tracks.track_shots)
+        detections, tracks = fill_track_gaps(detections, tracks)
         return key, detections, tracks
 
     def embeddings(self, upstream: str, detections: Detections, tracks: Tracks) -> tuple[str, Embeddings]:
