@@ -78,3 +78,36 @@ def test_fill_track_gaps_interpolates_between_detected_faces():
     assert filled.frames[new].tolist() == [1, 2, 3] and np.all(filled.scores[new] == 0) and np.all(t.track_ids[new] == 0)
     assert np.allclose(filled.boxes[new, 0], [2, 4, 6]) and np.allclose(filled.boxes[new, 2], [12, 14, 16])
     assert np.array_equal(filled.frames[:4], d.frames) and np.array_equal(t.track_ids[:4], tracks.track_ids)  # old rows kept
+
+
+def test_track_ends_are_found_between_key_frames():
+    """A face comes into view at frame 2; key frames (every 4th) see it from frame 4 on: the
+    window search before the track's first face finds frames 3 and 2, and stops at 1."""
+    from types import SimpleNamespace
+
+    from facecluster.faces.detect.track_ends import end_requests, extend_track_ends
+    from facecluster.types import Tracks
+
+    def face_at(frame):  # the face moves 2 px a frame to the right
+        return np.array([40 + 2 * frame, 40, 80 + 2 * frame, 80], np.float32)
+
+    class WindowDetector:
+        """Sees the face where the frame index (red channel) says it is; the window's origin is
+        read from the green (x) and blue (y) channels."""
+
+        def detect(self, rgb):
+            frame, x0, y0 = int(rgb[0, 0, 0]), int(rgb[0, 0, 1]), int(rgb[0, 0, 2])
+            if frame < 2:
+                return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+            return (face_at(frame) - np.array([x0, y0, x0, y0], np.float32))[None], np.array([0.9], np.float32), None
+
+    ys, xs = np.mgrid[0:200, 0:200]
+    frames = [SimpleNamespace(index=f, rgb=np.stack([np.full((200, 200), f), xs, ys], axis=2).astype(np.uint8)) for f in range(10)]
+    shots = shots_from_cuts([], 10)
+    keys = [4, 8, 9]
+    d = Detections(frames=np.array(keys), boxes=np.stack([face_at(f) for f in keys]), scores=np.full(3, 0.9, np.float32))
+    tracks = Tracks(track_ids=np.zeros(3, np.int64), track_shots=np.zeros(1, np.int64))
+    assert sorted(end_requests(d, tracks, shots, 4)) == [1, 2, 3]
+    ext, ext_tracks = extend_track_ends(iter(frames), d, tracks, shots, WindowDetector(), 4)
+    assert ext.frames[3:].tolist() == [3, 2] and np.all(ext_tracks.track_ids == 0)
+    assert np.allclose(ext.boxes[3:], [face_at(3), face_at(2)])
