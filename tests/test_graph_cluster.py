@@ -113,3 +113,15 @@ def test_cluster_embeddings_rejects_bad_input(X, cannot, message):
 def test_by_size():
     assert by_size(np.array([7, 3, 3, 9, 9, 9])).tolist() == [2, 1, 1, 0, 0, 0]
     assert by_size(np.array([4, 5])).tolist() == [0, 1]  # equal sizes: the earlier first row first
+
+
+def test_relinking_over_cluster_means_joins_what_the_graph_missed(monkeypatch):
+    monkeypatch.setattr(graph_mod, "COMPLETE_LIMIT", 0)
+    X, y = sphere_blobs(seed=7, k=8, n_per=30, spread=0.2)
+    stop = 0.6  # well inside a blob's spread, far below the distance between blobs
+    monkeypatch.setattr(graph_mod, "MAX_RELINKS", 0)
+    pieces = GraphAverageLinkage(distance_threshold=stop, n_neighbors=1).fit_predict(X)
+    monkeypatch.setattr(graph_mod, "MAX_RELINKS", 5)
+    relinked = GraphAverageLinkage(distance_threshold=stop, n_neighbors=1).fit_predict(X)
+    assert pieces.max() + 1 > 8  # one neighbour each: the graph falls apart in pieces
+    assert bcubed(y, relinked)[2] >= 0.98 and relinked.max() + 1 == 8
