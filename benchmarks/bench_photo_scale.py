@@ -39,7 +39,11 @@ WORK = Path(tempfile.gettempdir()) / "facecluster-bench-photo-scale"
 
 
 def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the parent across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e6  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
 def child(args: list[str]) -> dict:

@@ -126,10 +126,12 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
     """SIGKILL at 5 points (and SIGINT once), then the same command again: byte-identical outputs."""
     from facecluster.demo import demo_frames
 
+    SLOW = ("--detect-every", "1")  # detection on every frame: a run long enough to be interrupted mid-way for certain
+
     demo_video = write_video(tmp_path / "demo.mp4", demo_frames()[:95])  # the demo's first three shots
     reference = tmp_path / "reference"
     t0 = time.perf_counter()
-    proc = cli("run", demo_video, "-o", reference, "--workers", "1")
+    proc = cli("run", demo_video, "-o", reference, "--workers", "1", *SLOW)
     duration = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr
     expected = {n: (reference / "demo" / n).read_bytes() for n in OUTPUTS}
@@ -140,7 +142,7 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
     for k, (fraction, sig) in enumerate(points):
         delay = fraction * duration
         out = tmp_path / f"run{k}"
-        child = subprocess.Popen([sys.executable, "-m", "facecluster", "run", str(demo_video), "-o", str(out), "--workers", "1"],
+        child = subprocess.Popen([sys.executable, "-m", "facecluster", "run", str(demo_video), "-o", str(out), "--workers", "1", *SLOW],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if sig == signal.SIGINT:
             # Interrupt mid-run for certain: once the shots are cached, detection is under way.
@@ -161,7 +163,7 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
             # clusters.json is written last and atomically: absent, or already complete.
             final = out / "demo" / "clusters.json"
             assert not final.exists() or final.read_bytes() == expected["clusters.json"]
-        again = cli("run", demo_video, "-o", out, "--workers", "1")
+        again = cli("run", demo_video, "-o", out, "--workers", "1", *SLOW)
         assert again.returncode == 0, again.stderr
         for name, data in expected.items():
             assert (out / "demo" / name).read_bytes() == data, (k, name)
