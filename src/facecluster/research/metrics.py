@@ -15,14 +15,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def contingency(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """(classes, clusters) int64 table of co-occurrence counts."""
+def _label_indices(true, pred) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's class and cluster as 0-based indices: two (n,) int arrays."""
     true = np.asarray(true)
     pred = np.asarray(pred)
     if true.shape != pred.shape or true.ndim != 1:
         raise ValueError(f"label arrays must be 1-d and of equal length (here: {true.shape} and {pred.shape})")
-    _, t = np.unique(true, return_inverse=True)
-    _, p = np.unique(pred, return_inverse=True)
+    return np.unique(true, return_inverse=True)[1], np.unique(pred, return_inverse=True)[1]
+
+
+def contingency(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(classes, clusters) int64 table of co-occurrence counts."""
+    t, p = _label_indices(true, pred)
     table = np.zeros((t.max() + 1 if t.size else 0, p.max() + 1 if p.size else 0), np.int64)
     np.add.at(table, (t, p), 1)
     return table
@@ -31,12 +35,7 @@ def contingency(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
 def contingency_cells(true: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The non-empty cells of the contingency table, for a million items and tens of thousands of
     clusters (where the dense table would not fit): counts (c,), class (c,) and cluster (c,) of each, int64."""
-    true = np.asarray(true)
-    pred = np.asarray(pred)
-    if true.shape != pred.shape or true.ndim != 1:
-        raise ValueError(f"label arrays must be 1-d and of equal length (here: {true.shape} and {pred.shape})")
-    _, t = np.unique(true, return_inverse=True)
-    _, p = np.unique(pred, return_inverse=True)
+    t, p = _label_indices(true, pred)
     width = int(p.max()) + 1 if p.size else 1
     keys, counts = np.unique(t.astype(np.int64) * width + p, return_counts=True)
     return counts.astype(np.int64), keys // width, keys % width
