@@ -152,9 +152,11 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
         else:
             time.sleep(delay)
         child.send_signal(sig)
-        _, err = child.communicate(timeout=60)
+        out_text, err = child.communicate(timeout=60)
         if sig == signal.SIGINT:
-            assert child.returncode == 130 and b"rerun the same command to resume" in err, err[-2000:]
+            # Under heavy load (benchmarks beside the suite) the run was once seen to finish with 0 and empty stderr
+            # although the signal came mid-run; the stdout shows whether it completed. Not seen on an idle machine.
+            assert child.returncode == 130 and b"rerun the same command to resume" in err, (child.returncode, err[-2000:], out_text[-500:])
         # No half-written file is ever left under a final name.
         leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp")]
         assert all(p.parent.name == "cache" or p.parent.name == "demo" for p in leftovers)
