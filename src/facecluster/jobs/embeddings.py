@@ -33,8 +33,9 @@ class ClusteredFile:
     output: Path
 
 
-def read_embeddings(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(n_valid, d) float32 embeddings and the (n_valid,) input row of each, from path; InputError naming the problem."""
+def read_embeddings(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
+    """(n_valid, d) float32 embeddings, the (n_valid,) input row of each, and the number of input rows, from path;
+    InputError naming the problem."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise InputError(path, "no such file")
@@ -57,10 +58,10 @@ def read_embeddings(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(path, f"not a readable {suffix} file ({str(exc).splitlines()[0][:80]})") from None
     if X.ndim != 2:
         raise InputError(path, f"embeddings must be a 2-d array (faces, dimensions) (here: shape {X.shape})")
-    return X, np.arange(len(X))
+    return X, np.arange(len(X)), len(X)
 
 
-def _read_parquet(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_parquet(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     from facecluster.outputs.parquet import _pyarrow
 
     pa, pq = _pyarrow()
@@ -72,17 +73,17 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, np.ndarray]:
         vectors = table.column("embedding").to_pylist()
         rows = np.asarray([i for i, v in enumerate(vectors) if v is not None], np.int64)
         if not len(rows):
-            return np.zeros((0, 0), np.float32), rows
+            return np.zeros((0, 0), np.float32), rows, table.num_rows
         lengths = {len(vectors[i]) for i in rows}
         if len(lengths) != 1:
             raise InputError(path, f"embeddings of different lengths ({', '.join(map(str, sorted(lengths)[:3]))})")
-        return np.asarray([vectors[i] for i in rows], np.float32), rows
+        return np.asarray([vectors[i] for i in rows], np.float32), rows, table.num_rows
     numeric = [name for name, typ in zip(table.column_names, table.schema.types) if pa.types.is_floating(typ)]
     if not numeric:
         raise InputError(path, "has no 'embedding' column and no floating-point columns")
     X = np.stack([table.column(name).to_numpy(zero_copy_only=False) for name in numeric], axis=1).astype(np.float32)
     keep = np.isfinite(X).all(axis=1)
-    return X[keep], np.flatnonzero(keep)
+    return X[keep], np.flatnonzero(keep), table.num_rows
 
 
 def read_cannot_links(path: Path, rows: int) -> np.ndarray:
@@ -130,12 +131,7 @@ def cluster_file(path: str | Path, output: str | Path, *, cannot_link: str | Pat
     if output.resolve() == path.resolve():
         raise InputError(output, "is the input file; choose another -o")
     check_labels_file(output, force)
-    X, rows = read_embeddings(path)
-    total = int(rows.max()) + 1 if len(rows) else 0
-    if path.suffix.lower() == ".parquet":
-        from facecluster.outputs.parquet import _pyarrow
-
-        total = _pyarrow()[1].read_metadata(str(path)).num_rows
+    X, rows, total = read_embeddings(path)
     pairs = np.zeros((0, 2), np.int64)
     if cannot_link is not None:
         pairs = read_cannot_links(Path(cannot_link), total)
