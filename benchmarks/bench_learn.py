@@ -1,69 +1,136 @@
-"""Base features vs SSiam vs TSiam, Ward clustering with known K, over 3 seeds.
+"""Every learner and variant on every labelled set, K given and K estimated, over 3 seeds.
 
-Datasets (../shared/data): the Jurassic Park dlib embeddings (218 faces, 6 actors),
-the five-celebrity FaceNet embeddings (train + val, 110 faces, 5 people), and the
-faces our pipeline embeds on the two labelled clips (face level, labels from the
-ground-truth box each face matches; TSiam uses our tracks). Scores: WCP, NMI
-(sqrt normalisation) and B-cubed F over faces, mean ± std over seeds.
-Writes benchmarks/results/learn.md.
+Sets (``learn_sets``): both clips and the two joined into one video, clustered by the
+pipeline's own clustering stage with ``--cues face`` and the default cues; the two
+embedding sets and the two photo sets (one dlib face a photo). Learners: none, SSiam,
+TSiam, both (TSiam with half its pairs mined as SSiam does) and CCL, each with the
+``tuned`` (default) and ``paper`` variants; the track learners only where there are
+tracks. K given: the true number of people (face sets: Ward, the paper's protocol);
+K estimated: the self-calibrated stop (for CCL, whose output keeps the base scale,
+calibrated on the base vectors, as the pipeline does). Scores: WCP and B-cubed F, mean ± std over the seeds,
+people found, and the training time. Writes benchmarks/results/learn.md and .json.
 
-    .venv/bin/python benchmarks/bench_learn.py [--data DIR] [--seeds 0 1 2]
+    .venv/bin/python benchmarks/bench_learn.py [--data DIR] [--seeds 0 1 2] [--learners ccl ...]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
-from datasets import clip_faces, embedding_sets, photo_faces
+from learn_sets import load_clips, load_face_sets, score_faces
 from provenance import write_markdown
 
-from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+from facecluster.cluster.embeddings import make_embedding_clusterer
 from facecluster.distances import l2_normalize
-from facecluster.learn.variants import make_learner
+from facecluster.learn.variants import BASE_SCALE_METHODS, TRACK_METHODS, make_learner
 from facecluster.research.metrics import all_scores
 
+LEARNERS = ["none", "ssiam", "tsiam", "both", "ccl"]
 
-def score(F, y):
-    labels = ConstrainedAgglomerative(n_clusters=len(np.unique(y)), linkage="ward").fit_predict(l2_normalize(F))
-    return all_scores(y, labels)
+
+def base_stop(X: np.ndarray) -> float:
+    """The stop distance the library calibrates on a face set's base vectors."""
+    model = make_embedding_clusterer(len(X))
+    model.fit(l2_normalize(np.asarray(X, np.float32)))
+    return float(model.distance_threshold_)
+
+
+def clip_rows(clip, learner: str, variant: str, seeds: list[int]) -> list[dict]:
+    X, tids, frames = clip.learner_inputs()
+    runs: dict[tuple, list] = {}
+    secs = []
+    for seed in seeds if learner != "none" else [0]:
+        if learner == "none":
+            F = X
+        else:
+            model = make_learner(learner, variant, seed)
+            t0 = time.perf_counter()
+            model.fit(X, tids, frames) if learner in TRACK_METHODS else model.fit(X)
+            secs.append(time.perf_counter() - t0)
+            F = model.transform(X)
+        for cues in ("face", "auto"):
+            for known in (True, False):
+                s = clip.score(F, cues=cues, known_k=known, calibrate_on=X if learner in BASE_SCALE_METHODS else None)
+                runs.setdefault((cues, known), []).append(s)
+    return [{"set": clip.name, "faces": len(X), "k_true": clip.k, "cues": cues, "k": "given" if known else "estimated",
+             "learner": learner, "variant": variant if learner != "none" else "–", "runs": runs[(cues, known)],
+             "fit_s": float(np.mean(secs)) if secs else None} for (cues, known) in runs]
+
+
+def face_rows(name: str, X: np.ndarray, y: np.ndarray, learner: str, variant: str, seeds: list[int]) -> list[dict]:
+    stop = base_stop(X)
+    runs: dict[bool, list] = {}
+    secs = []
+    for seed in seeds if learner != "none" else [0]:
+        if learner == "none":
+            F = X
+        else:
+            model = make_learner(learner, variant, seed)
+            t0 = time.perf_counter()
+            F = model.fit(X).transform(X)
+            secs.append(time.perf_counter() - t0)
+        runs.setdefault(True, []).append(score_faces(F, y, known_k=True))
+        if learner not in BASE_SCALE_METHODS:
+            runs.setdefault(False, []).append(score_faces(F, y, known_k=False))
+        else:
+            from facecluster import cluster_embeddings
+
+            labels = cluster_embeddings(F, distance_threshold=stop, random_state=seed)
+            runs.setdefault(False, []).append({**all_scores(y, labels), "people": len(np.unique(labels))})
+    return [{"set": name, "faces": len(X), "k_true": len(np.unique(y)), "cues": "–", "k": "given" if known else "estimated",
+             "learner": learner, "variant": variant if learner != "none" else "–", "runs": runs[known],
+             "fit_s": float(np.mean(secs)) if secs else None} for known in (True, False)]
+
+
+def fmt(values: list[float]) -> str:
+    a = np.asarray(values)
+    return f"{a.mean():.3f}" if len(a) == 1 else f"{a.mean():.3f} ± {a.std():.3f}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("FACECLUSTER_DATA", "../shared/data"))
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    ap.add_argument("--learners", nargs="*", default=LEARNERS)
     ap.add_argument("--work", default="/tmp/facecluster-bench-learn")
     args = ap.parse_args()
-    data = Path(args.data)
-    sets = {name: (X, y, None, None) for name, (X, y) in embedding_sets(data).items()}
-    X, y = photo_faces(data / "faces" / "celebs11", Path(args.work) / "celebs11_dlib.npz")
-    sets["celebs11 (photos, dlib)"] = (X, y, None, None)
-    for clip in ("short_hamilton_clip", "sweden"):
-        sets[clip] = clip_faces(data, clip, Path(args.work))
-    lines = ["| dataset | faces | K | features | WCP | NMI | B-cubed F | fit s |", "|---|---|---|---|---|---|---|---|"]
-    for name, (X, y, tids, frames) in sets.items():
-        s = score(X, y)
-        lines.append(f"| {name} | {len(y)} | {len(np.unique(y))} | base | {s['wcp']:.3f} | {s['nmi']:.3f} | {s['bcubed_f']:.3f} | – |")
-        print(lines[-1], flush=True)
-        methods = ["ssiam"] + (["tsiam", "both"] if tids is not None else [])
-        for method in methods:
-            for variant in ("paper", "tuned"):
-                runs, secs = [], []
-                for seed in args.seeds:
-                    learner = make_learner(method, variant, seed)
-                    t0 = time.perf_counter()
-                    learner.fit(X) if method == "ssiam" else learner.fit(X, tids, frames)
-                    secs.append(time.perf_counter() - t0)
-                    runs.append(score(learner.transform(X), y))
-                cell = lambda k: f"{np.mean([r[k] for r in runs]):.3f} ± {np.std([r[k] for r in runs]):.3f}"  # noqa: E731
-                lines.append(f"| {name} | {len(y)} | {len(np.unique(y))} | {method} {variant} | {cell('wcp')} | {cell('nmi')} | {cell('bcubed_f')} | {np.mean(secs):.1f} |")
-                print(lines[-1], flush=True)
-    out = Path(__file__).parent / "results" / "learn.md"
-    out.parent.mkdir(exist_ok=True)
-    write_markdown(out, f"# Base vs learned features, Ward with known K, seeds {args.seeds}\n\n" + "\n".join(lines), "bench_learn.py")
+    data, work = Path(args.data), Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    lines = ["| set | faces | K | cues | learner | variant | WCP | B-cubed F | people (true) | fit s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def add(new: list[dict]) -> None:
+        for r in new:
+            rows.append(r)
+            people = sorted({s["people"] for s in r["runs"]})
+            fit = "–" if r["fit_s"] is None else f"{r['fit_s']:.1f}"
+            lines.append(f"| {r['set']} | {r['faces']} | {r['k']} | {r['cues']} | {r['learner']} | {r['variant']} | "
+                         f"{fmt([s['wcp'] for s in r['runs']])} | {fmt([s['bcubed_f'] for s in r['runs']])} | "
+                         f"{'/'.join(map(str, people))} ({r['k_true']}) | {fit} |")
+            print(lines[-1], flush=True)
+
+    for clip in load_clips(data, work):
+        for learner in args.learners:
+            for variant in (("tuned", "paper") if learner != "none" else ("–",)):
+                add(clip_rows(clip, learner, variant, args.seeds))
+    for name, (X, y) in load_face_sets(data, work).items():
+        for learner in args.learners:
+            if learner in TRACK_METHODS and learner != "ccl":
+                continue  # no tracks in a face set
+            for variant in (("tuned", "paper") if learner != "none" else ("–",)):
+                add(face_rows(name, X, y, learner, variant, args.seeds))
+    intro = ("Clips: the pipeline's clustering stage on the adapted features of its embedded faces (`--cues face` and the "
+             "default cues); scored on the faces matched to the ground truth, as `facecluster eval` does. Face sets: Ward with K "
+             "given, `cluster_embeddings` with K estimated. For CCL the stop distance is calibrated on the base vectors "
+             f"(as the pipeline does); SSiam/TSiam calibrate it in their own space. Seeds {args.seeds}; mean ± std; fit s: one training on 2 cores.")
+    out = Path(__file__).parent / "results"
+    write_markdown(out / "learn.md", "\n".join(["# Learners on every labelled set", "", intro, "", *lines]), "bench_learn.py")
+    (out / "learn.json").write_text(json.dumps(rows, indent=1, default=float))
 
 
 if __name__ == "__main__":

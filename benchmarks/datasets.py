@@ -76,7 +76,8 @@ def clip_faces(data: Path, clip: str, work: Path):
 def photo_faces(folder: Path, cache: Path):
     """dlib descriptors of one face per photo (the largest CenterFace detection, the
     photo padded by half its size so that tight crops still show a whole face);
-    labels are the folder names. Cached in ``cache``."""
+    labels are the names of the folders holding the photos (``celebs11/<name>/``,
+    ``five_celebrities/{train,val}/<name>/``). Cached in ``cache``."""
     import cv2
 
     from facecluster.faces.align import FaceAligner
@@ -88,7 +89,7 @@ def photo_faces(folder: Path, cache: Path):
         return data["X"], data["y"]
     detector, aligner = make_detector("centerface"), FaceAligner()
     chips, labels = [], []
-    for path in sorted(folder.glob("*/*")):
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")):
         img = cv2.imread(str(path))
         if img is None:
             continue

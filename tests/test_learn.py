@@ -76,16 +76,22 @@ def test_tsiam_fallback_and_errors():
 
 def test_one_epoch_deterministic_and_transform_is_hidden_layer():
     X = np.random.default_rng(2).normal(size=(300, 16)).astype(np.float32)
-    a = SSiam(epochs=1, random_state=3, pool_size=100).fit(X)
-    b = SSiam(epochs=1, random_state=3, pool_size=100).fit(X)
+    paper = {"output": "hidden", "normalize_input": False}
+    a = SSiam(epochs=1, random_state=3, pool_size=100, **paper).fit(X)
+    b = SSiam(epochs=1, random_state=3, pool_size=100, **paper).fit(X)
     out = a.transform(X)
     assert out.shape == (300, 512) and out.dtype == np.float32
     assert np.array_equal(out, b.transform(X))
     w, bias = a.model_.fc1.weight.detach().numpy(), a.model_.fc1.bias.detach().numpy()
     assert np.allclose(out, X @ w.T + bias, atol=1e-5)  # pre-ReLU: negative values remain
     assert (out < 0).any()
-    c = SSiam(epochs=1, random_state=4, pool_size=100).fit(X)
+    c = SSiam(epochs=1, random_state=4, pool_size=100, **paper).fit(X)
     assert not np.array_equal(out, c.transform(X))
+    # The default output: the L2-normalised base features beside the L2-normalised hidden ones, 1/sqrt(2) each.
+    combined = a.set_params(output="combined").transform(X)
+    assert combined.shape == (300, 16 + 512)
+    assert np.allclose(np.linalg.norm(combined, axis=1), 1, atol=1e-5)
+    assert np.allclose(combined[:, :16] * np.sqrt(2), X / np.linalg.norm(X, axis=1, keepdims=True), atol=1e-5)
 
 
 def test_tsiam_separates_identities():
@@ -119,7 +125,13 @@ def test_parameter_checks():
         SSiam().transform(X)
     with pytest.raises(ValueError, match="one entry per row"):
         TSiam().fit(X, np.zeros(3), np.zeros(3))
-    assert "epochs=3" in repr(SSiam(epochs=3)) and SSiam().get_params()["epochs"] == 15 and SSiam().get_params()["mining"] == "base"
+    with pytest.raises(ParameterError, match="output"):
+        SSiam(output="logits").fit(X)
+    assert "epochs=3" in repr(SSiam(epochs=3)) and SSiam().get_params()["epochs"] == 60 and SSiam().get_params()["mining"] == "base"
+    from facecluster.learn.variants import make_learner
+
+    paper = make_learner("ssiam", "paper", 0).get_params()  # the authors' settings stay reachable
+    assert (paper["out_dim"], paper["optimizer"], paper["epochs"], paper["normalize_input"], paper["output"]) == (2, "sgd", 15, False, "hidden")
 
 
 def test_combined_mode_mixes_track_and_mined_pairs():
@@ -133,6 +145,94 @@ def test_combined_mode_mixes_track_and_mined_pairs():
     assert similar[track_part].sum() == 8  # 8 same-track positives, 8 co-occurring negatives
     assert similar[16:].sum() == 8  # SSiam's mined half: 8 nearest-neighbour positives
     model = TSiam(mined_fraction=0.5, epochs=1, random_state=0).fit(X, track_ids, frames)
-    assert model.transform(X).shape == (12, 512)
+    assert model.transform(X).shape == (12, 4 + 512)  # base beside hidden (the default output)
     with pytest.raises(ParameterError, match="mined_fraction"):
         TSiam(mined_fraction=2.0).fit(X, track_ids, frames)
+
+
+def _tracks_of_two_people(seed: int = 0, spread: float = 0.6):
+    """Six tracks of ten faces, people alternating; tracks 2k and 2k+1 share frames."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(2, 8))
+    X, tids, frames = [], [], []
+    for t in range(6):
+        for f in range(10):
+            X.append(centres[t % 2] + spread * rng.normal(size=8))
+            tids.append(t)
+            frames.append((t // 2) * 20 + f)
+    return np.asarray(X, np.float32), np.array(tids), np.array(frames)
+
+
+def test_residual_projection_starts_as_identity_on_the_sphere():
+    from facecluster.learn.siamese import ResidualProjection
+
+    x = torch.nn.functional.normalize(torch.randn(7, 5), dim=1)
+    with torch.no_grad():
+        assert torch.allclose(ResidualProjection(5, 16)(x), x, atol=1e-6)
+        y = ResidualProjection(5, 16)(3 * torch.randn(7, 5))
+    assert torch.allclose(y.norm(dim=1), torch.ones(7), atol=1e-5)
+
+
+def test_ccl_pulls_one_person_together_and_pushes_tracks_on_screen_together_apart():
+    from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+    from facecluster.distances import l2_normalize, pairwise
+    from facecluster.learn import CCL
+    from facecluster.research.metrics import bcubed
+
+    X, tids, frames = _tracks_of_two_people(spread=0.9)
+    truth = tids % 2
+    model = CCL(output="learned", epochs=30, random_state=0).fit(X, tids, frames)
+    F = model.transform(X)
+    assert F.shape == X.shape and np.allclose(np.linalg.norm(F, axis=1), 1, atol=1e-5)
+    same = truth[:, None] == truth[None, :]
+
+    def separation(V):  # mean different-person distance over mean same-person distance
+        D = pairwise(l2_normalize(V))
+        return D[~same].mean() / D[same & ~np.eye(len(V), dtype=bool)].mean()
+
+    assert separation(F) > 1.2 * separation(X)
+    assert model.loss_history_[-1] < model.loss_history_[0]
+    labels = ConstrainedAgglomerative(n_clusters=2, linkage="average").fit_predict(F)
+    assert bcubed(truth, labels)[2] >= 0.95
+    combined = CCL(epochs=2, random_state=0).fit_transform(X, tids, frames)
+    assert combined.shape == (len(X), 16)  # base and learned side by side
+    assert np.allclose(combined[:, :8] * np.sqrt(2), l2_normalize(X), atol=1e-5)
+
+
+def test_ccl_pseudo_labels_keep_a_distant_track_alone():
+    from facecluster.learn.ccl import pseudo_labels
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=16)
+    b = rng.normal(size=16)
+    means = [a + 0.05 * rng.normal(size=16) for _ in range(30)] + [b + 0.05 * rng.normal(size=16) for _ in range(30)]
+    means.append(rng.normal(size=16))  # someone seen once, far from everyone
+    means = np.asarray(means, np.float32)
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    cannot = np.array([[i, 30 + i] for i in range(30)])
+    finch, confident = pseudo_labels(means, cannot, "finch"), pseudo_labels(means, cannot, "confident")
+    assert (finch == finch[-1]).sum() > 1  # FINCH's first partition links the loner to its nearest track
+    assert (confident == confident[-1]).sum() == 1  # beyond the calibrated stop: left alone
+    for labels in (finch, confident):
+        assert not (labels[cannot[:, 0]] == labels[cannot[:, 1]]).any()
+
+
+def test_ccl_is_deterministic_and_checks_its_input():
+    from facecluster.learn import CCL
+
+    X, tids, frames = _tracks_of_two_people()
+    a = CCL(epochs=2, random_state=3).fit_transform(X, tids, frames)
+    b = CCL(epochs=2, random_state=3).fit_transform(X, tids, frames)
+    c = CCL(epochs=2, random_state=4).fit_transform(X, tids, frames)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert CCL(epochs=2, random_state=0).fit_transform(X).shape == (len(X), 16)  # no tracks: each face its own group
+    with pytest.raises(ParameterError, match="pseudo_labels"):
+        CCL(pseudo_labels="kmeans").fit(X)
+    with pytest.raises(ParameterError, match="output"):
+        CCL(output="both").fit(X)
+    with pytest.raises(ValueError, match="one entry per row"):
+        CCL().fit(X, tids[:3], frames[:3])
+    with pytest.raises(ValueError, match="NaN"):
+        CCL().fit(np.full((4, 3), np.nan))
+    with pytest.raises(ValueError, match="not fitted"):
+        CCL().transform(X)

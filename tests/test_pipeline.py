@@ -121,11 +121,12 @@ def test_sparse_detection(demo_video, tmp_path):
         assert np.array_equal(frames, np.arange(frames[0], frames[-1] + 1))
 
 
-@pytest.mark.parametrize("method", ["ssiam", "tsiam"])
-def test_learned_features_in_pipeline(demo_video, tmp_path, method):
-    cfg = PipelineConfig(learn=method, learn_variant="tuned", num_people=2, seed=1)
+@pytest.mark.parametrize("method,dim", [("ssiam", 128 + 512), ("tsiam", 128 + 512), ("ccl", 256)])
+def test_learned_features_in_pipeline(demo_video, tmp_path, method, dim):
+    cfg = PipelineConfig(learn=method, num_people=2, seed=1)
     a = run_video(demo_video, tmp_path / "a", cfg)
-    assert a.track_features.shape[1] == 512  # the hidden layer, not the 128-d base feature
+    # base and learned vectors side by side (SSiam/TSiam: the hidden layer; CCL: the projection), not the base alone
+    assert a.track_features.shape[1] == dim
     assert a.num_people == 2
     b = run_video(demo_video, tmp_path / "b", cfg)  # fresh cache, same seed: same result
     assert np.array_equal(a.track_features, b.track_features)

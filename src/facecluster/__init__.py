@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from facecluster._version import __version__
 
-__all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult", "SSiam", "TSiam", "cluster_embeddings"]
+__all__ = ["__version__", "run_video", "PipelineConfig", "VideoResult", "SSiam", "TSiam", "CCL", "cluster_embeddings"]
 
 
 def __getattr__(name: str):
@@ -24,7 +24,7 @@ def __getattr__(name: str):
         from facecluster.cluster.embeddings import cluster_embeddings
 
         return cluster_embeddings
-    if name in ("SSiam", "TSiam"):
+    if name in ("SSiam", "TSiam", "CCL"):
         from facecluster import learn
 
         return getattr(learn, name)

@@ -42,10 +42,12 @@ def main() -> None:
               show_default=True, help="Clustering method (all keep faces seen together apart).")
 @click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None,
               help="Stop merging above this distance when K is unknown (FINCH: the hierarchy level); default: the method's calibrated value.")
-@click.option("--learn", type=click.Choice(["none", "ssiam", "tsiam", "both"]), default="none", show_default=True,
-              help="Adapt the face features to this video (SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each).")
-@click.option("--learn-variant", type=click.Choice(["paper", "tuned"]), default="paper", show_default=True,
-              help="paper: the authors' settings; tuned: 64-d output, Adam, 60 epochs, L2-normalised input.")
+@click.option("--learn", type=click.Choice(["auto", "none", "ssiam", "tsiam", "both", "ccl"]), default="auto", show_default=True,
+              help="Adapt the face features to this video (SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each; "
+                   "CCL: pairs from a clustering of the tracks and from tracks on screen together; "
+                   "auto: CCL when the number of people is estimated, none when --num-people gives it).")
+@click.option("--learn-variant", type=click.Choice(["tuned", "paper"]), default="tuned", show_default=True,
+              help="tuned: the best measured settings; paper: the authors' settings (see facecluster.learn.variants).")
 @click.option("--embedder", type=click.Choice(["torch", "dlib"]), default="torch", show_default=True,
               help="Face network backend: torch (dlib's network run by PyTorch in batches) or dlib (the reference; ~20x slower).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,

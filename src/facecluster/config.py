@@ -30,8 +30,10 @@ class PipelineConfig:
     cluster: str = "average"  # see facecluster.cluster.registry
     num_people: int | None = None
     distance_threshold: float | None = None  # None: the method's calibrated default
-    learn: str = "none"  # none | ssiam | tsiam | both
-    learn_variant: str = "paper"  # paper | tuned (see facecluster.learn.VARIANTS)
+    # auto: CCL where the number of people is estimated, none where it is given (benchmarks/results/learn.md: with K
+    # estimated CCL is better or equal on every labelled clip; with K given it is mixed, +0.035 on Sweden, -0.009 joined)
+    learn: str = "auto"  # auto | none | ssiam | tsiam | both | ccl
+    learn_variant: str = "tuned"  # tuned | paper (see facecluster.learn.variants)
     seed: int = 0
     workers: int = 1
 
@@ -44,8 +46,8 @@ class PipelineConfig:
             raise ParameterError(f"num_people must be >= 1 (here: num_people={self.num_people})")
         from facecluster.learn.variants import METHODS, VARIANTS
 
-        if self.learn != "none" and self.learn not in METHODS:
-            raise ParameterError(f"learn must be none, {', '.join(METHODS)} (here: learn={self.learn!r})")
+        if self.learn not in ("auto", "none") and self.learn not in METHODS:
+            raise ParameterError(f"learn must be auto, none, {', '.join(METHODS)} (here: learn={self.learn!r})")
 
         if self.learn_variant not in VARIANTS:
             raise ParameterError(f"learn_variant must be one of {', '.join(VARIANTS)} (here: {self.learn_variant!r})")
@@ -63,6 +65,13 @@ class PipelineConfig:
             raise ParameterError(f"the clothing cue needs average, complete or single linkage (here: cluster={self.cluster!r})")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ParameterError(f"device must be auto, cpu or cuda (here: {self.device!r})")
+
+    @property
+    def learner(self) -> str:
+        """The learner this run uses: ``learn``, with ``auto`` resolved (``ccl`` when K is estimated, else ``none``)."""
+        if self.learn == "auto":
+            return "ccl" if self.num_people is None else "none"
+        return self.learn
 
     @property
     def uses_clothing(self) -> bool:

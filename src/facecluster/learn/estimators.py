@@ -1,10 +1,14 @@
 """SSiam and TSiam as scikit-learn estimators (``BaseEstimator``, ``TransformerMixin``; PyTorch inside).
 
 ``fit`` returns ``self``; ``transform(X)`` returns the (n, hidden) float32
-pre-ReLU activations of the trained network's first layer. Defaults are the
-paper's (see ``../shared/DESIGN.md``): hidden 512, output 2, margin 1, SGD
-lr 0.001 momentum 0.9 weight decay 0.0005, batch 128, 15 epochs of ⌈n/128⌉
-batches, a 3000-face mining pool.
+pre-ReLU activations of the trained network's first layer (``output="hidden"``,
+the paper's feature), or those beside the base features (``output="combined"``).
+
+Defaults are the best measured settings (benchmarks/results/learn.md): hidden 512,
+output 64, margin 1, Adam lr 0.001 weight decay 0.0005, batch 128, 60 epochs of
+⌈n/128⌉ batches on L2-normalised inputs, a 3000-face mining pool, combined output.
+The paper's settings (see ``../shared/DESIGN.md``; ``facecluster.learn.variants``'s
+``paper``): output 2, SGD momentum 0.9, 15 epochs, raw inputs, the hidden layer.
 """
 from __future__ import annotations
 
@@ -35,6 +39,8 @@ class _SiameseEstimator(TransformerMixin, BaseEstimator):
                 raise ParameterError(f"{name} must be >= 1 (here: {name}={getattr(self, name)})")
         if self.batch_size < 2:
             raise ParameterError(f"batch_size must be >= 2 (here: batch_size={self.batch_size})")
+        if self.output not in ("hidden", "combined"):
+            raise ParameterError(f"output must be 'hidden' or 'combined' (here: output={self.output!r})")
         if self.optimizer not in ("sgd", "adam"):
             raise ParameterError(f"optimizer must be 'sgd' or 'adam' (here: optimizer={self.optimizer!r})")
         if self.margin <= 0 or self.lr <= 0:
@@ -93,15 +99,21 @@ class _SiameseEstimator(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """(n, d) base features → (n, hidden) float32 adapted features (pre-ReLU hidden layer)."""
+        """(n, d) base features → (n, hidden) float32 adapted features (pre-ReLU hidden layer); with
+        ``output="combined"``, (n, d + hidden): the L2-normalised base features beside the L2-normalised
+        hidden ones, each weighted 1/√2 (squared distances are the mean of the two spaces')."""
         torch = _torch()
         if not hasattr(self, "model_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
-        X = self._prepare(np.asarray(X, np.float32))
+        X = np.asarray(X, np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(f"X must have {self.n_features_in_} columns (here: shape {X.shape})")
         with torch.no_grad():
-            return self.model_.hidden(torch.from_numpy(X)).numpy().astype(np.float32)
+            hidden = self.model_.hidden(torch.from_numpy(self._prepare(X))).numpy().astype(np.float32)
+        if self.output == "hidden":
+            return hidden
+        unit = [v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12) for v in (X, hidden)]
+        return (np.hstack(unit) / np.float32(np.sqrt(2.0))).astype(np.float32)
 
 
 class SSiam(_SiameseEstimator):
@@ -116,16 +128,17 @@ class SSiam(_SiameseEstimator):
         *,
         mining: str = "base",
         hidden: int = 512,
-        out_dim: int = 2,
+        out_dim: int = 64,
         margin: float = 1.0,
-        optimizer: str = "sgd",
+        optimizer: str = "adam",
         lr: float = 0.001,
         momentum: float = 0.9,
         weight_decay: float = 0.0005,
         batch_size: int = 128,
-        epochs: int = 15,
+        epochs: int = 60,
         pool_size: int = 3000,
-        normalize_input: bool = False,
+        normalize_input: bool = True,
+        output: str = "combined",
         random_state: int | None = None,
         device: str = "auto",
     ) -> None:
@@ -141,6 +154,7 @@ class SSiam(_SiameseEstimator):
         self.epochs = epochs
         self.pool_size = pool_size
         self.normalize_input = normalize_input
+        self.output = output
         self.random_state = random_state
         self.device = device
 
@@ -178,16 +192,17 @@ class TSiam(_SiameseEstimator):
         *,
         mined_fraction: float = 0.0,
         hidden: int = 512,
-        out_dim: int = 2,
+        out_dim: int = 64,
         margin: float = 1.0,
-        optimizer: str = "sgd",
+        optimizer: str = "adam",
         lr: float = 0.001,
         momentum: float = 0.9,
         weight_decay: float = 0.0005,
         batch_size: int = 128,
-        epochs: int = 15,
+        epochs: int = 60,
         pool_size: int = 3000,
-        normalize_input: bool = False,
+        normalize_input: bool = True,
+        output: str = "combined",
         random_state: int | None = None,
         device: str = "auto",
     ) -> None:
@@ -203,6 +218,7 @@ class TSiam(_SiameseEstimator):
         self.epochs = epochs
         self.pool_size = pool_size
         self.normalize_input = normalize_input
+        self.output = output
         self.random_state = random_state
         self.device = device
 

@@ -28,6 +28,7 @@ from facecluster.faces import embed as embed_mod
 from facecluster.faces.align import FaceAligner, chip_batches
 from facecluster.faces.detect import make_detector
 from facecluster.faces.detect.track_ends import end_requests, extend_track_ends
+from facecluster.learn.variants import BASE_SCALE_METHODS
 from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Tracks, VideoInfo
 from facecluster.video import shots as shot_mod
 from facecluster.video import tracking as tracking_mod
@@ -204,19 +205,20 @@ class _Stages:
         return key, Embeddings(rows=rows, vectors=vectors)
 
     def learned(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings) -> Embeddings:
-        """Adapted face features (SSiam/TSiam) of the embedded faces; the base ones for ``none``."""
+        """Adapted face features (SSiam, TSiam, CCL) of the embedded faces; the base ones for ``none``."""
         cfg = self.config
-        if cfg.learn == "none" or len(emb.rows) < 2:
+        method = cfg.learner
+        if method == "none" or len(emb.rows) < 2:
             return emb
         from facecluster.learn import variants
 
-        learner = variants.make_learner(cfg.learn, cfg.learn_variant, cfg.seed).set_params(device=cfg.device)
-        params = {"method": cfg.learn, **learner.get_params(), "device": "any", "code": variants.CODE_VERSION}
+        learner = variants.make_learner(method, cfg.learn_variant, cfg.seed).set_params(device=cfg.device)
+        params = {"method": method, **learner.get_params(), "device": "any", "code": variants.CODE_VERSION}
         key = stage_key("learn", params, [upstream])
         data = self.cache.load("learn", key)
         if data is None:
             self.hook("learn", 0, learner.epochs)
-            if cfg.learn == "ssiam":
+            if method not in variants.TRACK_METHODS:
                 learner.fit(emb.vectors)
             else:
                 learner.fit(emb.vectors, tracks.track_ids[emb.rows], detections.frames[emb.rows])
@@ -238,18 +240,24 @@ class _Stages:
         return key, data
 
     def clustering(self, detections: Detections, tracks: Tracks, emb: Embeddings, shots: Shots,
-                   clothing: dict | None) -> tuple[np.ndarray, np.ndarray]:
+                   clothing: dict | None, base: Embeddings | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Track features (T, D) and the person of each track (T,), ordered by screen time;
-        -1 for tracks that are probably not a face (:func:`~facecluster.cluster.tracks.not_a_face_tracks`)."""
+        -1 for tracks that are probably not a face (:func:`~facecluster.cluster.tracks.not_a_face_tracks`).
+
+        emb: the features to cluster; base: the network's own vectors of the same faces where
+        emb was learned on this video. The stop distance is then calibrated on the base track
+        features, whose pairs on screen together were not trained apart, and applied to the
+        learned distances (benchmarks/results/learn.md)."""
         cfg = self.config
         features = track_means(tracks, emb)
+        calibration_features = features if base is None else track_means(tracks, base)
         first, last = track_spans(tracks, detections)
         cannot = overlapping_pairs(first, last)
         T = tracks.num_tracks
         if T == 0:
             return np.zeros((0, features.shape[1]), np.float32), np.zeros(0, np.int64)
         scores = track_scores(tracks, detections.scores)
-        faces = ~not_a_face_tracks(scores, features, cannot, low_score=cfg.score_threshold + NOT_A_FACE_MARGIN)
+        faces = ~not_a_face_tracks(scores, calibration_features, cannot, low_score=cfg.score_threshold + NOT_A_FACE_MARGIN)
         keep = np.flatnonzero(faces)
         index = np.full(T, -1, np.int64)
         index[keep] = np.arange(len(keep))
@@ -265,11 +273,14 @@ class _Stages:
             if threshold is None and cfg.cluster == "average":
                 # The stop distance is calibrated on the faces alone: clothing shifts the distances of pairs on
                 # screen together (different clothes) upwards, which would make a cannot-link yardstick too lenient.
-                threshold = stop_distance(pairwise(features[keep]), sub_cannot, FALLBACK["tracks"])
+                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, FALLBACK["tracks"])
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, metric="precomputed")
             labels[keep] = model.fit_predict(distances[np.ix_(keep, keep)], cannot_link=sub_cannot)
         else:
-            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=cfg.distance_threshold)
+            threshold = cfg.distance_threshold
+            if threshold is None and base is not None and cfg.cluster == "average":
+                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, FALLBACK["tracks"])
+            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold)
             labels[keep] = model.fit_predict(features[keep], cannot_link=sub_cannot)
         stop = getattr(model, "distance_threshold_", None)
         self.stop_distance = None if stop is None or n_clusters is not None else float(stop)
@@ -331,7 +342,8 @@ def run_video(
         timings["clothing"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    features, track_person = stages.clustering(detections, tracks, features_for_clustering, shots, clothing)
+    base = embeddings if config.learner in BASE_SCALE_METHODS and len(embeddings.rows) >= 2 else None
+    features, track_person = stages.clustering(detections, tracks, features_for_clustering, shots, clothing, base)
     timings["cluster"] = time.perf_counter() - t0
 
     info = VideoInfo(**{**asdict(info), "num_frames": len(times)})
