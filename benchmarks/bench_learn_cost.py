@@ -1,4 +1,4 @@
-"""Training cost of SSiam/TSiam on 2 CPU cores for 10k, 40k and 100k faces.
+"""Training cost of CCL, SSiam and TSiam on 2 CPU cores for 10k, 40k and 100k faces.
 
 Faces are drawn from a mixture whose component means are the real Jurassic Park
 dlib embeddings (../shared/data/embeddings), with spread like real tracks;
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from provenance import write_markdown
 
-from facecluster.learn.variants import make_learner
+from facecluster.learn.variants import TRACK_METHODS, make_learner
 
 
 def synthetic(n: int, data: Path, seed: int = 0):
@@ -40,7 +40,7 @@ def time_fit(method: str, variant: str, X, track_ids, frames, epochs: int | None
     if epochs is not None:
         learner.set_params(epochs=epochs)
     t0 = time.perf_counter()
-    learner.fit(X) if method == "ssiam" else learner.fit(X, track_ids, frames)
+    learner.fit(X) if method not in TRACK_METHODS else learner.fit(X, track_ids, frames)
     return time.perf_counter() - t0, total_epochs
 
 
@@ -54,7 +54,8 @@ def main() -> None:
 
     lines = [f"# Training cost, {torch.get_num_threads()} threads, CPU", "",
              "| faces | method | set-up s | s / epoch | epochs | total s (est.) | total s (run) |", "|---|---|---|---|---|---|---|"]
-    settings = [("ssiam", "paper"), ("ssiam", "tuned"), ("tsiam", "paper"), ("tsiam", "tuned"), ("both", "tuned")]
+    settings = [("ccl", "tuned"), ("ccl", "paper"), ("ssiam", "paper"), ("ssiam", "tuned"), ("tsiam", "paper"),
+                ("tsiam", "tuned"), ("both", "tuned")]
     for n in args.sizes:
         X, tids, frames = synthetic(n, Path(args.data))
         for method, variant in settings:
@@ -63,7 +64,7 @@ def main() -> None:
             per_epoch = max(two - one, 0.0)
             setup = max(one - per_epoch, 0.0)
             full = ""
-            if n in args.full and method == "tsiam":
+            if n in args.full and method in ("tsiam", "ccl"):
                 full = f"{time_fit(method, variant, X, tids, frames, None)[0]:.1f}"
             lines.append(f"| {n} | {method} {variant} | {setup:.2f} | {per_epoch:.2f} | {epochs} | {setup + per_epoch * epochs:.0f} | {full} |")
             print(lines[-1], flush=True)

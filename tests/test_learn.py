@@ -210,10 +210,11 @@ def test_ccl_pseudo_labels_keep_a_distant_track_alone():
     means = np.asarray(means, np.float32)
     means /= np.linalg.norm(means, axis=1, keepdims=True)
     cannot = np.array([[i, 30 + i] for i in range(30)])
-    finch, confident = pseudo_labels(means, cannot, "finch"), pseudo_labels(means, cannot, "confident")
+    finch, confident, mutual = (pseudo_labels(means, cannot, how) for how in ("finch", "confident", "mutual"))
     assert (finch == finch[-1]).sum() > 1  # FINCH's first partition links the loner to its nearest track
-    assert (confident == confident[-1]).sum() == 1  # beyond the calibrated stop: left alone
-    for labels in (finch, confident):
+    assert (confident == confident[-1]).sum() == 1 and (mutual == mutual[-1]).sum() == 1  # beyond the stop: alone
+    assert len(np.unique(mutual)) >= len(np.unique(confident))  # mutual links are a subset of the confident ones
+    for labels in (finch, confident, mutual):
         assert not (labels[cannot[:, 0]] == labels[cannot[:, 1]]).any()
 
 

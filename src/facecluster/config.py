@@ -30,9 +30,9 @@ class PipelineConfig:
     cluster: str = "average"  # see facecluster.cluster.registry
     num_people: int | None = None
     distance_threshold: float | None = None  # None: the method's calibrated default
-    # auto: CCL where the number of people is estimated, none where it is given (benchmarks/results/learn.md: with K
-    # estimated CCL is better or equal on every labelled clip; with K given it is mixed, +0.035 on Sweden, -0.009 joined)
-    learn: str = "auto"  # auto | none | ssiam | tsiam | both | ccl
+    # CCL adapts the features to each video (benchmarks/results/learn.md: better or equal on the labelled clips, K given
+    # or estimated, but for Sweden with K estimated, -0.011: one pair of people just above the stop distance in 2 of 3 seeds)
+    learn: str = "ccl"  # none | ssiam | tsiam | both | ccl
     learn_variant: str = "tuned"  # tuned | paper (see facecluster.learn.variants)
     seed: int = 0
     workers: int = 1
@@ -46,8 +46,8 @@ class PipelineConfig:
             raise ParameterError(f"num_people must be >= 1 (here: num_people={self.num_people})")
         from facecluster.learn.variants import METHODS, VARIANTS
 
-        if self.learn not in ("auto", "none") and self.learn not in METHODS:
-            raise ParameterError(f"learn must be auto, none, {', '.join(METHODS)} (here: learn={self.learn!r})")
+        if self.learn != "none" and self.learn not in METHODS:
+            raise ParameterError(f"learn must be none, {', '.join(METHODS)} (here: learn={self.learn!r})")
 
         if self.learn_variant not in VARIANTS:
             raise ParameterError(f"learn_variant must be one of {', '.join(VARIANTS)} (here: {self.learn_variant!r})")
@@ -65,13 +65,6 @@ class PipelineConfig:
             raise ParameterError(f"the clothing cue needs average, complete or single linkage (here: cluster={self.cluster!r})")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ParameterError(f"device must be auto, cpu or cuda (here: {self.device!r})")
-
-    @property
-    def learner(self) -> str:
-        """The learner this run uses: ``learn``, with ``auto`` resolved (``ccl`` when K is estimated, else ``none``)."""
-        if self.learn == "auto":
-            return "ccl" if self.num_people is None else "none"
-        return self.learn
 
     @property
     def uses_clothing(self) -> bool:

@@ -12,7 +12,9 @@ What differs from the paper, each measured in ``benchmarks/bench_learn.py``:
   which links every track to its nearest one — in a video where most people appear
   once, that pairs different people. ``confident`` keeps only the first-neighbour
   links closer than the stop distance the video calibrates on its own tracks
-  (:mod:`facecluster.cluster.stop_rule`), so a person seen once stays alone.
+  (:mod:`facecluster.cluster.stop_rule`), so a person seen once stays alone;
+  ``mutual`` (the default) only those of them where each track is the other's
+  nearest (measured best on the clips joined: 0.941 vs 0.923 B-cubed F, K given).
 - **a projection with a known scale**: ``x ↦ normalise(x + W₂ relu(W₁ x))`` on
   L2-normalised inputs, with W₂ starting at zero: training starts from the base
   space itself and ends on the unit sphere, where the self-calibrating stop rule
@@ -31,7 +33,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from facecluster.errors import ParameterError
 
-PSEUDO_LABELS = ("finch", "confident")
+PSEUDO_LABELS = ("finch", "confident", "mutual")
 OUTPUTS = ("learned", "combined")
 
 
@@ -58,7 +60,8 @@ def pseudo_labels(means: np.ndarray, cannot: np.ndarray, how: str) -> np.ndarray
     """(G,) pseudo-cluster of each group, from (G, d) L2-normalised group means.
 
     ``finch``: FINCH's first partition (each group linked to its nearest allowed one);
-    ``confident``: the same links, only those shorter than the self-calibrated stop distance."""
+    ``confident``: the same links, only those shorter than the self-calibrated stop distance;
+    ``mutual``: of those, only links between two groups that are each other's nearest."""
     from facecluster.cluster.finch import _Constraints, _link
     from facecluster.cluster.knn import first_neighbours
     from facecluster.cluster.stop_rule import stop_distance
@@ -70,9 +73,14 @@ def pseudo_labels(means: np.ndarray, cannot: np.ndarray, how: str) -> np.ndarray
     cons = _Constraints(G, cannot)
     neighbour, dist = first_neighbours(means, cons.as_pairs() if cons else None)
     neighbour = np.asarray(neighbour).copy()
-    if how == "confident":
+    if how in ("confident", "mutual"):
         limit = stop_distance(pairwise(means), cannot) if G <= 4000 else float(np.quantile(dist[neighbour >= 0], 0.5))
         neighbour[np.asarray(dist) > limit] = -1
+    if how == "mutual":
+        linked = neighbour >= 0
+        back = np.full(G, -1)
+        back[linked] = neighbour[neighbour[linked]]
+        neighbour[back != np.arange(G)] = -1
     return _link(G, neighbour, np.asarray(dist), cons)
 
 
@@ -137,7 +145,7 @@ class CCL(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        pseudo_labels: str = "confident",
+        pseudo_labels: str = "mutual",
         output: str = "combined",
         hidden: int = 128,
         margin: float | str = "auto",

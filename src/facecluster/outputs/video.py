@@ -55,6 +55,7 @@ def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = 
         "num_tracks": result.tracks.num_tracks,
         "num_people": result.num_people,
         "stop_distance": None if result.stop_distance is None else round(result.stop_distance, 4),
+        "learner": result.config.learn,  # the features clustered: none (the network's own) or the learner adapted to this video
         "people": people,
         **({"clothing_cue": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.clothing.items()}}
            if result.clothing is not None else {}),

@@ -207,7 +207,7 @@ class _Stages:
     def learned(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings) -> Embeddings:
         """Adapted face features (SSiam, TSiam, CCL) of the embedded faces; the base ones for ``none``."""
         cfg = self.config
-        method = cfg.learner
+        method = cfg.learn
         if method == "none" or len(emb.rows) < 2:
             return emb
         from facecluster.learn import variants
@@ -249,8 +249,8 @@ class _Stages:
         features, whose pairs on screen together were not trained apart, and applied to the
         learned distances (benchmarks/results/learn.md)."""
         cfg = self.config
-        features = track_means(tracks, emb)
-        calibration_features = features if base is None else track_means(tracks, base)
+        features = track_means(tracks, emb, detections.scores)
+        calibration_features = features if base is None else track_means(tracks, base, detections.scores)
         first, last = track_spans(tracks, detections)
         cannot = overlapping_pairs(first, last)
         T = tracks.num_tracks
@@ -342,7 +342,7 @@ def run_video(
         timings["clothing"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    base = embeddings if config.learner in BASE_SCALE_METHODS and len(embeddings.rows) >= 2 else None
+    base = embeddings if config.learn in BASE_SCALE_METHODS and len(embeddings.rows) >= 2 else None
     features, track_person = stages.clustering(detections, tracks, features_for_clustering, shots, clothing, base)
     timings["cluster"] = time.perf_counter() - t0
 
