@@ -58,11 +58,14 @@ def main() -> None:
               help="Run the videos as tasks on a Dask cluster: a scheduler address (tcp://host:8786) or local:N worker processes. "
                    "OUT must be reachable from every worker.")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
+@click.option("--gallery", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="People gallery (SQLite file, created if absent): people it knows are recognised and named, and it "
+                   "learns this run's people. Default: OUT/people.db when there are several videos.")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
 def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant,
-        embedder, device, cues, scheduler, parquet, force) -> None:
+        embedder, device, cues, scheduler, parquet, gallery, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
-    from facecluster.app import process_videos, write_video_collection
+    from facecluster.app import prepare_gallery, process_videos, write_video_collection
     from facecluster.progress import TqdmProgress
 
     config = _config(
@@ -92,13 +95,20 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
                 f"in {outcome.seconds:.1f} s -> {outcome.folder}"
             )
 
+    people_gallery = prepare_gallery(out, videos, gallery, force)
     outcomes = process_videos(
         videos, out, config, hook_for=lambda p: TqdmProgress(prefix=f"{p.name}: "), force=force, parquet=parquet, on_done=report,
         scheduler=scheduler, auto_workers=workers is None,
     )
     failed = [o for o in outcomes if o.error]
+    names = {}
+    if people_gallery is not None:
+        from facecluster.jobs.gallery import apply_gallery
+
+        names = apply_gallery(people_gallery, outcomes)
+        click.echo(f"gallery: {len(set(names.values()))} named people recognised -> {people_gallery.path}")
     if len(outcomes) > 1:
-        written = write_video_collection(out, outcomes)
+        written = write_video_collection(out, outcomes, names)
         if "people.json" in written:
             people = len(json.loads(written["people.json"].read_text())["people"])
             click.echo(f"people across videos: {people} -> {written['people.json']}, {written['people.html']}")
@@ -272,3 +282,28 @@ def paper(episode, annotations, features, video, method, variant, seed, max_fram
         click.echo(dump_json([asdict(r) for r in rows]))
     else:
         click.echo(table)
+
+
+@main.command("gallery")
+@click.argument("gallery", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--rename", nargs=2, type=(int, str), default=None, metavar="ID NAME",
+              help="Name gallery person ID (an empty NAME removes the name).")
+@click.option("--json", "as_json", is_flag=True, help="Print the people as JSON.")
+def gallery_command(gallery, rename, as_json) -> None:
+    """List the people of a people GALLERY (see run --gallery), or name one of them."""
+    from dataclasses import asdict
+
+    from facecluster.jobs.gallery import open_gallery
+
+    people_gallery = open_gallery(gallery)
+    if rename is not None:
+        people_gallery.rename(rename[0], rename[1])
+        click.echo(f"person {rename[0]}: {rename[1] or '(no name)'}")
+        return
+    people = people_gallery.people()
+    if as_json:
+        click.echo(json.dumps([asdict(p) for p in people], indent=2))
+        return
+    for p in people:
+        click.echo(f"{p.id:>5}  {p.name or '-':<24} {p.sources} source(s), {p.faces} faces, {p.screen_time_s:.1f} s, "
+                   f"{p.references} reference(s)")

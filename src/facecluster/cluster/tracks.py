@@ -7,7 +7,6 @@ import numpy as np
 from facecluster.distances import l2_normalize, pairwise
 from facecluster.types import Embeddings, Tracks
 
-
 # A track's descriptor weighs each face by its detector score to this power: a sharp, frontal face scores
 # near 1, a blurred or turned one lower. Measured on the dev clips (score^p, p in 2..16; benchmarks/results/learn.md):
 # p from 3 to 8 gave the same gain (Sweden 0.981 -> 1.000, the two clips joined 0.897 -> 0.911, K estimated,

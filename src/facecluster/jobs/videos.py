@@ -97,12 +97,14 @@ def check_stems(paths: list[Path], out_root: Path) -> None:
         stems[p.stem] = p
 
 
-def write_video_collection(out_root: str | Path, outcomes: list[VideoOutcome]) -> dict[str, Path]:
+def write_video_collection(out_root: str | Path, outcomes: list[VideoOutcome],
+                           names: dict[tuple[str, int], str] | None = None) -> dict[str, Path]:
     """After a run over several videos: ``OUT/people.json`` and ``OUT/people.html`` (the people of
     the finished videos linked across videos; removed when fewer than two finished) and
-    ``OUT/index.html`` (every video, failed ones marked)."""
+    ``OUT/index.html`` (every video, failed ones marked). ``names``: (output folder name, person)
+    → the name a people gallery gave."""
     from facecluster.outputs.people import write_collection
 
     return write_collection(out_root, [o.people for o in outcomes if o.people is not None],
                             index_of=[o.folder for o in outcomes if not o.error],
-                            failed={o.video.name: o.error for o in outcomes if o.error})
+                            failed={o.video.name: o.error for o in outcomes if o.error}, names=names)

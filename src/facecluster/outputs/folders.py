@@ -21,7 +21,7 @@ MANIFEST = ".facecluster-manifest.json"
 OUR_ENTRIES = {"faces.csv", "tracks.csv", "clusters.json", "report.html", "timings.json", "faces.parquet", "names.json",
                "chips", "cache", "people", "error.log", MANIFEST}
 # What a run over several inputs writes into the collection folder OUT itself.
-COLLECTION_FILES = ("index.html", "people.json", "people.html")
+COLLECTION_FILES = ("index.html", "people.json", "people.html", "people.db")
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -56,15 +56,20 @@ def _source_people(name: str, vectors: np.ndarray, person: np.ndarray, P: int, f
     )
 
 
-def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold: float | str, distance: float | None = None) -> dict:
-    """The content of ``people.json``."""
+def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold: float | str, distance: float | None = None,
+                    names: dict[tuple[str, int], str] | None = None) -> dict:
+    """The content of ``people.json``; ``names``: (source, person) → name from a people gallery (a collection
+    person is named after the first of its appearances that has a name)."""
+    names = names or {}
     entries = [(s, k) for s in sources for k in range(len(s.person_ids))]
     people = []
     for pid in range(int(identity.max()) + 1 if len(identity) else 0):
         members = [entries[i] for i in np.flatnonzero(identity == pid)]
+        named = [names[(s.source, int(s.person_ids[k]))] for s, k in members if (s.source, int(s.person_ids[k])) in names]
         people.append(
             {
                 "id": pid,
+                **({"name": named[0]} if named else {}),
                 "appearances": [
                     {"source": s.source, "person": int(s.person_ids[k]), "faces": int(s.faces[k]),
                      "screen_time_s": round(float(s.screen_time_s[k]), 3)}
@@ -83,13 +88,14 @@ def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold
     }
 
 
-def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold: float | str = LINK_THRESHOLD) -> tuple[Path, Path]:
+def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold: float | str = LINK_THRESHOLD,
+                 names: dict[tuple[str, int], str] | None = None) -> tuple[Path, Path]:
     """Link, then write ``OUT/people.json`` and the collection page ``OUT/people.html``; returns both paths."""
     from facecluster.outputs.report import render_people_page
 
     out_root = Path(out_root)
     identity, distance = link_sources(sources, threshold)
-    doc = people_document(sources, identity, threshold, distance)
+    doc = people_document(sources, identity, threshold, distance, names)
     chips = {(s.source, int(s.person_ids[k])): s.chip[k] for s in sources for k in range(len(s.person_ids)) if k < len(s.chip)}
     reports = {s.source: s.report for s in sources}
     path = out_root / "people.json"
@@ -99,7 +105,7 @@ def write_people(out_root: str | Path, sources: list[SourcePeople], *, threshold
 
 
 def write_collection(out_root: str | Path, sources: list[SourcePeople], *, index_of: list[Path] | None = None,
-                     failed: dict[str, str] | None = None) -> dict[str, Path]:
+                     failed: dict[str, str] | None = None, names: dict[tuple[str, int], str] | None = None) -> dict[str, Path]:
     """The collection files of a run over several videos or albums, so that each reflects this run:
     ``people.json`` and ``people.html`` when two or more sources finished (else any earlier ones
     of ours are removed), and ``index.html`` over ``index_of`` (output folders) and the ``failed``
@@ -111,7 +117,7 @@ def write_collection(out_root: str | Path, sources: list[SourcePeople], *, index
     written: dict[str, Path] = {}
     if len(sources) >= 2:
         files.claim("people.json", "people.html")
-        written["people.json"], written["people.html"] = write_people(out_root, sources)
+        written["people.json"], written["people.html"] = write_people(out_root, sources, names=names)
     else:
         files.remove("people.json")
         files.remove("people.html")

@@ -1,7 +1,8 @@
 """``report.html``, ``index.html`` and ``people.html``: self-contained pages, readable without JavaScript.
 
-A report is built from its folder's own files — ``clusters.json``, ``tracks.csv``
-and, when present, ``names.json`` (person id → name) — so ``facecluster report
+A report is built from its folder's own files — ``clusters.json`` (with the names
+a people gallery gave), ``tracks.csv`` and, when present, ``names.json`` (person id →
+name, which wins over the gallery's) — so ``facecluster report
 DIR`` re-renders it after a rename without recomputing anything. Images are the
 folder's ``chips/`` files, referenced by relative paths; nothing is fetched from
 the network. Pages come from the Jinja2 templates in ``templates/`` with
@@ -127,7 +128,8 @@ def render_report(folder: str | Path, doc: dict | None = None) -> Path:
     if (folder / "tracks.csv").is_file():
         with open(folder / "tracks.csv", newline="", encoding="utf-8") as f:
             tracks = list(csv.DictReader(f))
-    names = load_names(folder)
+    # Names from the people gallery (clusters.json), overridden by the folder's names.json.
+    names = {int(p["id"]): str(p["name"]) for p in doc.get("people", []) if p.get("name")} | load_names(folder)
     photos = doc.get("kind") == "photos"
     video = doc.get("video", {})
     fps = float(video.get("fps") or 25.0)
@@ -194,7 +196,7 @@ def render_people_page(out_root: str | Path, doc: dict, chips: dict[tuple[str, i
             if chip and (out_root / chip).is_file():
                 faces.append({"chip": chip, "source": a["source"], "person": a["person"]})
         appearances = [{**a, "report": reports.get(a["source"], "")} for a in person["appearances"]]
-        people.append({"id": person["id"], "faces": faces, "appearances": appearances, "faces_count": person["faces"],
+        people.append({"id": person["id"], "name": person.get("name"), "faces": faces, "appearances": appearances, "faces_count": person["faces"],
                        "num_sources": person["num_sources"], "screen_time_s": person["screen_time_s"]})
     return _render("people.html", out_root / "people.html", people=people, num_sources=len(doc["sources"]),
                    threshold=doc["linking"].get("stop_distance") or doc["linking"]["threshold"])

@@ -30,6 +30,9 @@ from facecluster.faces.align import _dlib, model_file
 from facecluster.threads import torch_threads
 
 EMBEDDING_DIM = 128
+# The network behind every backend here: dlib's ResNet (both backends give the same descriptors). Stored with
+# vectors that outlive a run (the people gallery), so that vectors of different networks are never compared.
+NETWORK_ID = "dlib_resnet_v1"
 RESNET_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 EMBEDDERS = ("torch", "dlib")
 DEFAULT_EMBEDDER = "torch"
