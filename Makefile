@@ -17,9 +17,11 @@ install: $(BIN)/python
 demo: install
 	$(BIN)/facecluster demo -o demo_out
 
-# The report test opens report.html in headless Chromium (Debian's package).
+# The report test opens report.html in headless Chromium, and the review test drives the review page through
+# chromedriver (Debian's packages).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
 
 test: install chromium
 	$(BIN)/python -m pytest -q

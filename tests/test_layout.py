@@ -24,7 +24,7 @@ LAYERS = [
     {"facecluster.pipeline"},
     {"facecluster.outputs", "facecluster.gallery"},
     {"facecluster.research"},
-    {"facecluster.jobs"},
+    {"facecluster.jobs", "facecluster.review"},
     {"facecluster.demo"},
     {"facecluster.app"},
     {"facecluster.cli", "facecluster.__main__", "facecluster"},

@@ -307,3 +307,21 @@ def gallery_command(gallery, rename, as_json) -> None:
     for p in people:
         click.echo(f"{p.id:>5}  {p.name or '-':<24} {p.sources} source(s), {p.faces} faces, {p.screen_time_s:.1f} s, "
                    f"{p.references} reference(s)")
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=0, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
+def review(out, port) -> None:
+    """Correct the clustering of a run's videos in a browser: rename, merge, move a track, mark "not a face".
+
+    Serves a local page over OUT (one video's folder, or a run's OUT) on 127.0.0.1 only, at a URL with a random
+    token; every change goes to OUT/<video>/corrections.json and the outputs are rewritten. Ctrl-C stops it."""
+    from facecluster.review import make_server, url_of
+
+    server, state = make_server(out, port)
+    click.echo(f"review: {url_of(server, state)}  (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

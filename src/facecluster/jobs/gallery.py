@@ -7,7 +7,9 @@ their people back and never touch the gallery), each video in input order:
 2. the gallery records them (matched people get a reference and an appearance, the
    others become new, unnamed gallery people), replacing what an earlier run of the
    same video recorded;
-3. the video's ``clusters.json`` gets each person's ``gallery_id`` and, where the
+3. names the user gave in the review page (``corrections.json``, already in
+   ``clusters.json``) become the gallery person's name;
+4. the video's ``clusters.json`` gets each person's ``gallery_id`` and, where the
    gallery person has one, ``name``; its report is re-rendered with those names.
 """
 from __future__ import annotations
@@ -34,6 +36,13 @@ def source_key(video: Path) -> str:
     return str(Path(video).resolve())
 
 
+def gallery_reference(gallery: Path, folder: Path) -> str:
+    """How ``folder/clusters.json`` names its gallery: relative (``../people.db``) when the gallery lies in the
+    run's OUT (the folder's parent), so that outputs do not depend on where OUT is; else the absolute path."""
+    gallery, out_root = Path(gallery).resolve(), Path(folder).resolve().parent
+    return f"../{gallery.relative_to(out_root).as_posix()}" if out_root in gallery.parents else str(gallery)
+
+
 def apply_gallery(gallery: Gallery, outcomes: list[VideoOutcome]) -> dict[tuple[str, int], str]:
     """Match, record and annotate every finished video (see the module docstring).
 
@@ -50,9 +59,13 @@ def apply_gallery(gallery: Gallery, outcomes: list[VideoOutcome]) -> dict[tuple[
                    "faces": int(src.faces[k]), "screen_time_s": float(src.screen_time_s[k])}
                   for k, pid in enumerate(src.person_ids) if usable[k]]
         assigned = gallery.record_source(source_key(outcome.video), people)
-        names = gallery.names()
         doc_path = outcome.folder / "clusters.json"
         doc = json.loads(doc_path.read_text(encoding="utf-8"))
+        for person in doc.get("people", []):  # a name there now is the user's (corrections.json): the gallery learns it
+            gid = assigned.get(int(person["id"]))
+            if person.get("name") and gid is not None:
+                gallery.rename(gid, person["name"])
+        names = gallery.names()
         for person in doc.get("people", []):
             gid = assigned.get(int(person["id"]))
             person.pop("name", None)
@@ -60,7 +73,7 @@ def apply_gallery(gallery: Gallery, outcomes: list[VideoOutcome]) -> dict[tuple[
             if gid is not None and gid in names:
                 person["name"] = names[gid]
                 named[(outcome.folder.name, int(person["id"]))] = names[gid]
-        doc["gallery"] = str(gallery.path.resolve())
+        doc["gallery"] = gallery_reference(gallery.path, outcome.folder)
         render_report(outcome.folder, doc)
         atomic_write_text(doc_path, json.dumps(doc, indent=2) + "\n")
     return named

@@ -44,6 +44,7 @@ def output_folder(out_root: Path, video: Path) -> Path:
 def process_one_video(path: Path, out_root: Path, config: PipelineConfig, *, hook: ProgressHook | None = None,
                       force: bool = False, parquet: bool = False, keep_result: bool = True) -> VideoOutcome:
     """Run one video and write its outputs to ``out_root/<stem>/``; domain errors end up in ``outcome.error``."""
+    from facecluster.outputs.corrections import corrected
     from facecluster.outputs.people import people_of_video
     from facecluster.outputs.video import write_failure, write_video_outputs
 
@@ -57,8 +58,8 @@ def process_one_video(path: Path, out_root: Path, config: PipelineConfig, *, hoo
         _close(hook)
         return outcome
     try:
-        result = run_video(path, folder, config, hook=hook, force=force)
-        write_video_outputs(result, folder, parquet=parquet)
+        result, names = corrected(run_video(path, folder, config, hook=hook, force=force), folder)
+        write_video_outputs(result, folder, parquet=parquet, names=names)
         outcome.summary = {
             "num_people": result.num_people,
             "num_tracks": result.tracks.num_tracks,

@@ -139,7 +139,9 @@ class CCL(TransformerMixin, BaseEstimator):
     ``fit(X, track_ids=None, frames=None)``: X (n, d) base face vectors, any network;
     track_ids and frames (n,) where the faces come from tracks (without them each face
     is its own group). ``transform(X)`` → (n, d) learned unit vectors, or (n, 2d) with
-    ``output="combined"``. After fit: ``pseudo_labels_`` (n,), ``margin_``, ``loss_history_``.
+    ``output="combined"``. After fit: ``pseudo_labels_`` (n,), ``margin_``, ``loss_history_``, ``trained_``
+    (False where the video has too little evidence — fewer than the stop rule's ``MIN_CANNOT_PAIRS``
+    pairs on screen together and ``MIN_ITEMS`` tracks —: the projection then stays the identity).
     """
 
     def __init__(
@@ -198,7 +200,12 @@ class CCL(TransformerMixin, BaseEstimator):
         sums = np.zeros((G, X.shape[1]), np.float64)
         np.add.at(sums, group, X)
         means = _unit(sums)
-        labels = pseudo_labels(means, cannot, self.pseudo_labels)[group]
+        from facecluster.cluster.stop_rule import MIN_CANNOT_PAIRS, MIN_ITEMS
+
+        # Too little evidence to tell "everyone appears once" from "one person seen several times" (the stop
+        # rule's own limit): no pair of tracks can be trusted, so the projection stays the identity.
+        self.trained_ = len(cannot) >= MIN_CANNOT_PAIRS or G >= MIN_ITEMS
+        labels = pseudo_labels(means, cannot, self.pseudo_labels)[group] if self.trained_ else group
         sampler = _PairSampler(labels, group, cannot)
         self.pseudo_labels_ = labels
         rng = np.random.default_rng(self.random_state)
@@ -220,7 +227,7 @@ class CCL(TransformerMixin, BaseEstimator):
         Xt = torch.from_numpy(X).to(device)
         steps = math.ceil(len(X) / self.batch_size)
         history = []
-        for _ in range(self.epochs):
+        for _ in range(self.epochs if self.trained_ else 0):
             total = 0.0
             for _ in range(steps):
                 first, second, similar = sampler(rng, self.batch_size)

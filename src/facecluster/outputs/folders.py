@@ -18,8 +18,9 @@ from facecluster.errors import InputError
 
 MANIFEST = ".facecluster-manifest.json"
 # What facecluster writes into an output folder; anything else there is the user's.
+# corrections.json (the user's corrections from the review page) is ours but never in the manifest: no rerun removes it.
 OUR_ENTRIES = {"faces.csv", "tracks.csv", "clusters.json", "report.html", "timings.json", "faces.parquet", "names.json",
-               "chips", "cache", "people", "error.log", MANIFEST}
+               "chips", "cache", "people", "error.log", "corrections.json", MANIFEST}
 # What a run over several inputs writes into the collection folder OUT itself.
 COLLECTION_FILES = ("index.html", "people.json", "people.html", "people.db")
 

@@ -72,8 +72,10 @@ def not_a_face_summary(result: VideoResult) -> list[dict]:
     return out
 
 
-def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool = True, parquet: bool = False) -> Path:
+def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool = True, parquet: bool = False,
+                        names: dict[int, str] | None = None) -> Path:
     """Write every output file of one video into ``folder``; returns the clusters.json path.
+    names: person → name given by the user's corrections (:func:`facecluster.outputs.corrections.corrected`).
 
     What the previous run wrote there is removed first (and nothing else); ``clusters.json``
     is written last, so a folder without it is incomplete."""
@@ -97,6 +99,9 @@ def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool 
     for d in far + not_faces:
         d["chip"] = f"chips/track_{d['track_id']}.jpg" if chips else None
     doc["not_a_face"] = not_faces
+    for person in doc["people"]:
+        if (names or {}).get(person["id"]):
+            person["name"] = names[person["id"]]
     for d in close:
         d["chips"] = [c for p in d["people"] for c in chip_names.get(p, [])[:1]]
     doc["uncertain"] = {"far_tracks": far, "close_pairs": close}
