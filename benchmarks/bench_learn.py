@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from learn_sets import load_clips, load_face_sets, score_faces
-from provenance import write_markdown
+from provenance import write_json, write_markdown
 
 from facecluster.cluster.embeddings import make_embedding_clusterer
 from facecluster.distances import l2_normalize
@@ -130,7 +130,7 @@ def main() -> None:
              f"(as the pipeline does); SSiam/TSiam calibrate it in their own space. Seeds {args.seeds}; mean ± std; fit s: one training on 2 cores.")
     out = Path(__file__).parent / "results"
     write_markdown(out / "learn.md", "\n".join(["# Learners on every labelled set", "", intro, "", *lines]), "bench_learn.py")
-    (out / "learn.json").write_text(json.dumps(rows, indent=1, default=float))
+    write_json(out / "learn.json", json.loads(json.dumps(rows, default=float)), "bench_learn.py")
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ SHARED = ("Immich", "PhotoPrism", "FINCH")
 OLD_DEFAULT = "facecluster (old default: fixed stop distance)"
 OLD_DISTANCE = {"video": 0.4, "photos": 0.45, "embeddings": 0.45}
 METHODS = {
-    "video": ["facecluster", OLD_DEFAULT, "facecluster --learn ssiam", "facecluster --learn tsiam", "pyannote-video", "face_recognition",
-              *SHARED],
+    "video": ["facecluster", "facecluster --learn none", OLD_DEFAULT, "facecluster --learn ssiam", "facecluster --learn tsiam",
+              "pyannote-video", "face_recognition", *SHARED],
     "photos": ["facecluster", OLD_DEFAULT, "facecluster --learn ssiam", "face_recognition", *SHARED],
     "embeddings": ["facecluster", OLD_DEFAULT, "pyannote-video", "face_recognition", *SHARED],
 }
@@ -100,14 +100,15 @@ def video_rows(method: str, data: Path, clip: str, workers: int, tmp: Path) -> l
     info = probe(video)
     base = {"frames": info.num_frames, "duration_s": info.duration_s}
     if method.startswith("facecluster"):
-        learn = method.split("--learn ")[1] if "--learn" in method else "none"
+        # The old default: fixed stop distance, no adaptation. "facecluster": today's defaults (--learn ccl).
+        learn = method.split("--learn ")[1] if "--learn" in method else ("none" if method == OLD_DEFAULT else PipelineConfig().learn)
         fixed = OLD_DISTANCE["video"] if method == OLD_DEFAULT else None
         t0 = time.perf_counter()
         (outcome,) = process_videos([video], tmp, PipelineConfig(workers=workers, learn=learn, distance_threshold=fixed), force=True)
         wall = time.perf_counter() - t0
         r = outcome.result
         faces = int((r.tracks.track_ids >= 0).sum())
-        label = method if learn != "none" or fixed else "facecluster (default, --learn none)"
+        label = f"facecluster (default: --learn {learn})" if method == "facecluster" else method
         return [{**base, "method": label, "wall_s": wall,
                  "faces": faces, **score_video(data, clip, tmp / clip)}]
     if method == "pyannote-video":
