@@ -6,7 +6,7 @@ part on its own and links their people (OUT/people.json). Scored over all faces 
 parts matched to the ground truth (IoU ≥ 0.5): collection-level B-cubed F of the
 linked identities, people found / true, and whether any collection person holds two
 people of one part (never, by construction: a check). `--cues face` and the default
-cues. Writes benchmarks/results/parts.md.
+cues, each with the default `--learn ccl` and with `--learn none`. Writes benchmarks/results/parts.md.
 
     .venv/bin/python benchmarks/bench_parts.py [--data DIR] [--work DIR]
 """
@@ -84,18 +84,18 @@ def main() -> None:
     lines = ["# People linked across parts of a clip", "",
              "Each clip cut into equal frame ranges, the parts run as separate videos in one `facecluster run`, their people "
              "linked (OUT/people.json). Scored over every face of every part matched to the ground truth.", "",
-             "| clip | parts | cues | collection B-cubed F | WCP | people est. / true | link stop distance | a person linked to two of one part |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| clip | parts | cues | learn | collection B-cubed F | WCP | people est. / true | link stop distance | a person linked to two of one part |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for clip, n in PARTS.items():
         parts = cut(data, clip, n, work)
-        for cues in ("face", "auto"):
-            out = work / f"out_{clip}"  # one folder: the second run reuses the first run's cache
+        for cues, learn in [(c, k) for c in ("face", "auto") for k in ("ccl", "none")]:
+            out = work / f"out_{clip}"  # one folder: later runs reuse the first run's cache
             proc = subprocess.run([sys.executable, "-m", "facecluster", "run", *(str(v) for v, _ in parts), "-o", str(out),
-                                   "--cues", cues], capture_output=True, text=True)
+                                   "--cues", cues, "--learn", learn], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise SystemExit(proc.stderr)
             s = score(out, parts)
-            lines.append(f"| {clip} | {n} | {cues} | {s['bcubed_f']:.3f} | {s['wcp']:.3f} | {s['num_people_pred']} / {s['num_people_true']} | "
+            lines.append(f"| {clip} | {n} | {cues} | {learn} | {s['bcubed_f']:.3f} | {s['wcp']:.3f} | {s['num_people_pred']} / {s['num_people_true']} | "
                          f"{s['stop_distance']} | {'yes' if s['two_of_one_part'] else 'no'} |")
             print(lines[-1], flush=True)
     write_markdown(Path(__file__).parent / "results" / "parts.md", "\n".join(lines), "bench_parts.py")
