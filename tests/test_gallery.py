@@ -123,3 +123,15 @@ def test_gallery_command_lists_and_renames(tmp_path):
     bad.write_text("not a database at all, just text " * 50)
     proc = subprocess.run([sys.executable, "-m", "facecluster", "gallery", str(bad)], capture_output=True, text=True)
     assert proc.returncode != 0 and proc.stderr.strip().count("\n") == 0 and str(bad) in proc.stderr
+
+
+def test_run_with_a_bad_gallery_stops_before_any_video(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"\x00" * 4096)
+    before = bad.read_bytes()
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "facecluster", "run", str(tmp_path / "missing.mp4"), "-o", str(out),
+                           "--gallery", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert str(bad) in proc.stderr and "gallery" in proc.stderr
+    assert bad.read_bytes() == before and not out.exists()
