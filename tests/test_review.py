@@ -89,6 +89,8 @@ def test_review_page_corrections(review):
     assert len(_sections(driver)) == 2
     images = driver.find_elements("css selector", "section.person .chips img")
     assert images and all(driver.execute_script("return arguments[0].naturalWidth", img) > 0 for img in images)
+    faces = driver.find_elements("css selector", "img.track-face")  # one face of every track, beside its row
+    assert len(faces) == len(_tracks(folder)) and all(driver.execute_script("return arguments[0].naturalWidth", i) > 0 for i in faces)
 
     # Rename the first person.
     first = _sections(driver)[0]

@@ -93,7 +93,7 @@ def write_video_outputs(result: VideoResult, folder: str | Path, *, chips: bool 
     far, close = uncertainty(result)
     not_faces = not_a_face_summary(result)
     clothing_names: dict[int, list[str]] = {}
-    shown = [d["track_id"] for d in far + not_faces]
+    shown = list(range(result.tracks.num_tracks))  # one face of every track: the review page shows each track
     chip_names = write_chips(result, files, tracks=shown, clothing_names=clothing_names) if chips else {}
     doc = clusters_document(result, chip_names, clothing_names)
     for d in far + not_faces:
