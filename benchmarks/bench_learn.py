@@ -39,19 +39,24 @@ def base_stop(X: np.ndarray) -> float:
     return float(model.distance_threshold_)
 
 
+def adapted(learner: str, variant: str, seed: int, X: np.ndarray, tids, frames, secs: list[float]) -> np.ndarray:
+    """The features ``learner`` makes of X (X itself for ``none``); the training time is appended to ``secs``.
+    Track learners get the faces' tracks and frames where there are any."""
+    if learner == "none":
+        return X
+    model = make_learner(learner, variant, seed)
+    t0 = time.perf_counter()
+    model.fit(X, tids, frames) if learner in TRACK_METHODS and tids is not None else model.fit(X)
+    secs.append(time.perf_counter() - t0)
+    return model.transform(X)
+
+
 def clip_rows(clip, learner: str, variant: str, seeds: list[int]) -> list[dict]:
     X, tids, frames = clip.learner_inputs()
     runs: dict[tuple, list] = {}
     secs = []
     for seed in seeds if learner != "none" else [0]:
-        if learner == "none":
-            F = X
-        else:
-            model = make_learner(learner, variant, seed)
-            t0 = time.perf_counter()
-            model.fit(X, tids, frames) if learner in TRACK_METHODS else model.fit(X)
-            secs.append(time.perf_counter() - t0)
-            F = model.transform(X)
+        F = adapted(learner, variant, seed, X, tids, frames, secs)
         for cues in ("face", "auto"):
             for known in (True, False):
                 s = clip.score(F, cues=cues, known_k=known, calibrate_on=X if learner in BASE_SCALE_METHODS else None)
@@ -66,13 +71,7 @@ def face_rows(name: str, X: np.ndarray, y: np.ndarray, learner: str, variant: st
     runs: dict[bool, list] = {}
     secs = []
     for seed in seeds if learner != "none" else [0]:
-        if learner == "none":
-            F = X
-        else:
-            model = make_learner(learner, variant, seed)
-            t0 = time.perf_counter()
-            F = model.fit(X).transform(X)
-            secs.append(time.perf_counter() - t0)
+        F = adapted(learner, variant, seed, X, None, None, secs)
         runs.setdefault(True, []).append(score_faces(F, y, known_k=True))
         if learner not in BASE_SCALE_METHODS:
             runs.setdefault(False, []).append(score_faces(F, y, known_k=False))

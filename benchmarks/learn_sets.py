@@ -54,13 +54,11 @@ class ClipSet:
         rows = self.embeddings.rows
         return self.embeddings.vectors, self.tracks.track_ids[rows], self.detections.frames[rows]
 
-    def score(self, vectors: np.ndarray, *, cues: str, known_k: bool, num_people: int | None = None,
-              threshold: float | None = None, calibrate_on: np.ndarray | None = None) -> dict:
-        """Scores of the pipeline's clustering of ``vectors`` (one row per embedded face); ``num_people``
-        overrides the number of people (K given: the true one; else estimated); ``calibrate_on``: the
-        base vectors of the same faces where ``vectors`` were learned (the stop is calibrated on them)."""
-        config = replace(self.stages.config, cues=cues, num_people=num_people or (self.k if known_k else None),
-                         distance_threshold=threshold)
+    def score(self, vectors: np.ndarray, *, cues: str, known_k: bool, calibrate_on: np.ndarray | None = None) -> dict:
+        """Scores of the pipeline's clustering of ``vectors`` (one row per embedded face), K given (the true
+        one) or estimated; ``calibrate_on``: the base vectors of the same faces where ``vectors`` were
+        learned (the stop is calibrated on them)."""
+        config = replace(self.stages.config, cues=cues, num_people=self.k if known_k else None)
         self.stages.config = config
         emb = Embeddings(rows=self.embeddings.rows, vectors=np.asarray(vectors, np.float32))
         clothing = self.clothing if config.uses_clothing else None
@@ -74,7 +72,6 @@ class ClipSet:
         scored = [(p, t) for p, t in pairs if t not in EXCLUDED_LABELS]
         s = all_scores(np.array([t for _, t in scored]), np.array([p for p, _ in scored]))
         s["people"] = len(set(track_person[track_person >= 0].tolist()))
-        s["stop_distance"] = self.stages.stop_distance
         return s
 
 
@@ -105,14 +102,14 @@ def load_face_sets(data: Path, work: Path) -> dict[str, tuple[np.ndarray, np.nda
     return sets
 
 
-def score_faces(F: np.ndarray, y: np.ndarray, *, known_k: bool, seed: int = 0, num_people: int | None = None) -> dict:
-    """Ward with K given (the paper's protocol) or the library's K-free clustering (``num_people``: K from elsewhere)."""
+def score_faces(F: np.ndarray, y: np.ndarray, *, known_k: bool, seed: int = 0) -> dict:
+    """Ward with K given (the paper's protocol) or the library's K-free clustering."""
     from facecluster import cluster_embeddings
 
     if known_k:
         labels = ConstrainedAgglomerative(n_clusters=len(np.unique(y)), linkage="ward").fit_predict(l2_normalize(F))
     else:
-        labels = cluster_embeddings(F, random_state=seed, n_clusters=num_people)
+        labels = cluster_embeddings(F, random_state=seed)
     s = all_scores(y, labels)
     s["people"] = len(np.unique(labels))
     return s

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facecluster.distances import l2_normalize
 from facecluster.errors import InputError
 
 SCHEMA_VERSION = 1
@@ -165,9 +166,8 @@ class Gallery:
         vectors = np.stack([np.frombuffer(r[1], np.float32, count=r[2]) for r in rows]).astype(np.float64)
         people, inverse = np.unique(ids, return_inverse=True)
         sums = np.zeros((len(people), vectors.shape[1]))
-        np.add.at(sums, inverse, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))
-        sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        return people, sums.astype(np.float32)
+        np.add.at(sums, inverse, l2_normalize(vectors))
+        return people, l2_normalize(sums).astype(np.float32)
 
     def rename(self, person_id: int, name: str | None) -> None:
         """Name a person (None or '' removes the name)."""

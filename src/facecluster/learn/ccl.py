@@ -31,15 +31,17 @@ import math
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from facecluster.cluster.stop_rule import MIN_CANNOT_PAIRS, MIN_ITEMS
+from facecluster.distances import l2_normalize
 from facecluster.errors import ParameterError
+from facecluster.learn.estimators import check_features
 
 PSEUDO_LABELS = ("finch", "confident", "mutual")
 OUTPUTS = ("learned", "combined")
 
 
 def _unit(X: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return (X / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    return l2_normalize(X).astype(np.float32)
 
 
 def _groups(n: int, track_ids: np.ndarray | None, frames: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -181,15 +183,10 @@ class CCL(TransformerMixin, BaseEstimator):
             raise ParameterError(f"batch_size must be >= 4 (here: batch_size={self.batch_size})")
         if self.lr <= 0 or (self.margin != "auto" and not (isinstance(self.margin, (int, float)) and self.margin > 0)):
             raise ParameterError(f"lr must be > 0 and margin 'auto' or > 0 (here: lr={self.lr}, margin={self.margin!r})")
-        X = np.asarray(X, np.float32)
-        if X.ndim != 2 or len(X) < 2:
-            raise ValueError(f"X must be (n >= 2, d) (here: shape {X.shape})")
-        if not np.isfinite(X).all():
-            raise ValueError("X holds NaN or infinite values")
-        return _unit(X)
+        return _unit(check_features(X))
 
     def fit(self, X: np.ndarray, track_ids: np.ndarray | None = None, frames: np.ndarray | None = None) -> "CCL":
-        from facecluster.learn.estimators import _torch
+        from facecluster.learn.estimators import _torch, torch_device
         from facecluster.learn.siamese import ResidualProjection
 
         X = self._check(X)
@@ -200,8 +197,6 @@ class CCL(TransformerMixin, BaseEstimator):
         sums = np.zeros((G, X.shape[1]), np.float64)
         np.add.at(sums, group, X)
         means = _unit(sums)
-        from facecluster.cluster.stop_rule import MIN_CANNOT_PAIRS, MIN_ITEMS
-
         # Too little evidence to tell "everyone appears once" from "one person seen several times" (the stop
         # rule's own limit): no pair of tracks can be trusted, so the projection stays the identity.
         self.trained_ = len(cannot) >= MIN_CANNOT_PAIRS or G >= MIN_ITEMS
@@ -218,8 +213,7 @@ class CCL(TransformerMixin, BaseEstimator):
             self.margin_ = float(self.margin)
 
         torch = _torch()
-        device = torch.device("cuda" if self.device == "auto" and torch.cuda.is_available() else
-                              ("cpu" if self.device == "auto" else self.device))
+        device = torch_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(0, 2**31 - 1)))
             model = ResidualProjection(X.shape[1], self.hidden).to(device)

@@ -17,8 +17,27 @@ import math
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from facecluster.distances import l2_normalize
 from facecluster.errors import MissingDependencyError, ParameterError
 from facecluster.learn.mining import TrackPairs, mine_ssiam_pairs, sample_tsiam_pairs
+
+
+def check_features(X) -> np.ndarray:
+    """X as (n >= 2, d) finite float32 (ValueError otherwise): the input every learner takes."""
+    X = np.asarray(X, np.float32)
+    if X.ndim != 2 or len(X) < 2:
+        raise ValueError(f"X must be (n >= 2, d) (here: shape {X.shape})")
+    if not np.isfinite(X).all():
+        raise ValueError("X holds NaN or infinite values")
+    return X
+
+
+def torch_device(name: str):
+    """The torch device a learner's ``device`` parameter names (``auto``: a GPU when PyTorch sees one)."""
+    torch = _torch()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def _torch():
@@ -45,31 +64,17 @@ class _SiameseEstimator(TransformerMixin, BaseEstimator):
             raise ParameterError(f"optimizer must be 'sgd' or 'adam' (here: optimizer={self.optimizer!r})")
         if self.margin <= 0 or self.lr <= 0:
             raise ParameterError(f"margin and lr must be > 0 (here: margin={self.margin}, lr={self.lr})")
-        X = np.asarray(X, np.float32)
-        if X.ndim != 2 or len(X) < 2:
-            raise ValueError(f"X must be (n >= 2, d) (here: shape {X.shape})")
-        if not np.isfinite(X).all():
-            raise ValueError("X holds NaN or infinite values")
-        return X
+        return check_features(X)
 
     def _prepare(self, X: np.ndarray) -> np.ndarray:
-        if self.normalize_input:
-            norms = np.linalg.norm(X, axis=1, keepdims=True)
-            X = X / np.where(norms > 0, norms, 1.0)
-        return np.ascontiguousarray(X, np.float32)
-
-    def _device(self):
-        torch = _torch()
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return np.ascontiguousarray(l2_normalize(X) if self.normalize_input else X, np.float32)
 
     def _train(self, X: np.ndarray, sample_batch) -> None:
         """Train on prepared X (n, d); ``sample_batch(rng, model, Xt)`` gives (first, second, similar)."""
         torch = _torch()
         from facecluster.learn.siamese import SiameseMLP, contrastive_loss
 
-        device = self._device()
+        device = torch_device(self.device)
         rng = np.random.default_rng(self.random_state)
         seed = int(rng.integers(0, 2**31 - 1))
         with torch.random.fork_rng(devices=[]):
@@ -112,8 +117,7 @@ class _SiameseEstimator(TransformerMixin, BaseEstimator):
             hidden = self.model_.hidden(torch.from_numpy(self._prepare(X))).numpy().astype(np.float32)
         if self.output == "hidden":
             return hidden
-        unit = [v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12) for v in (X, hidden)]
-        return (np.hstack(unit) / np.float32(np.sqrt(2.0))).astype(np.float32)
+        return (np.hstack([l2_normalize(X), l2_normalize(hidden)]) / np.sqrt(2.0)).astype(np.float32)
 
 
 class SSiam(_SiameseEstimator):
