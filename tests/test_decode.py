@@ -70,3 +70,38 @@ def test_truncated_file_keeps_decoded_frames(tmp_path, small_video):
         assert "cut.mp4" in str(exc)
     else:
         assert len(frames) <= 20
+
+
+def test_thumbnails_match_resized_frames(tmp_path):
+    """Frames decoded straight to thumbnails look like full frames scaled down (4:2:0 planes scaled first)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    frames = [cv2.GaussianBlur(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8), (9, 9), 3) for _ in range(5)]
+    video = write_video(tmp_path / "noise.mp4", frames, fps=10)
+    full = [cv2.resize(f.rgb, (32, 20), interpolation=cv2.INTER_AREA) for f in iter_frames(video)]
+    small = [f.rgb for f in iter_frames(video, thumbnail=(32, 20))]
+    assert len(small) == 5 and small[0].shape == (20, 32, 3)
+    for a, b in zip(full, small):
+        assert np.abs(a.astype(int) - b).mean() < 3
+
+
+def test_prefetched_frames(small_video):
+    """Decoding ahead in a thread yields the same frames; an early stop ends the thread; errors come through."""
+    import threading
+
+    from facecluster.video.decode import prefetched
+
+    plain = [(f.index, f.rgb.sum()) for f in iter_frames(small_video)]
+    assert [(f.index, f.rgb.sum()) for f in prefetched(iter_frames(small_video), depth=2)] == plain
+    ahead = prefetched(iter_frames(small_video), depth=1)
+    assert next(ahead).index == 0
+    ahead.close()
+    assert not any(t.name == "decode" for t in threading.enumerate())
+
+    def broken():
+        yield from iter_frames(small_video, frames={0})
+        raise InputError(small_video, "broke off")
+
+    with pytest.raises(InputError, match="broke off"):
+        list(prefetched(broken()))

@@ -59,3 +59,35 @@ def test_registry_errors():
     with pytest.raises(ParameterError, match="score_threshold"):
         make_detector("centerface", score_threshold=1.5)
     assert model_path().endswith("centerface.onnx")
+
+
+def test_backends_and_parallel_detection_agree(astronaut):
+    """onnxruntime and OpenCV run the same network; detect_many gives detect's answers, in order."""
+    images = [astronaut, astronaut[:, ::-1].copy(), astronaut[40:300, 60:400].copy(), np.zeros((64, 96, 3), np.uint8)]
+    fast = make_detector("centerface", threads=2)
+    reference = make_detector("centerface", backend="opencv")
+    assert fast.params == reference.params  # speed settings are not part of the cache key
+    many = fast.detect_many(images)
+    assert [len(b) for b, _, _ in many] == [1, 1, 1, 0]
+    for image, (boxes, scores, points) in zip(images, many):
+        one = fast.detect(image)
+        other = reference.detect(image)
+        for a, b, c in zip((boxes, scores, points), one, other):
+            assert np.array_equal(a, b)
+            assert np.allclose(a, c, atol=1e-3)
+    fast.close()
+    with pytest.raises(ParameterError, match="backend must be one of onnxruntime, opencv"):
+        make_detector("centerface", backend="tensorrt")
+    with pytest.raises(ParameterError, match="threads must be >= 0"):
+        make_detector("centerface", threads=-1)
+
+
+def test_shipped_model_has_dynamic_shapes():
+    """The model accepts any batch and size (tools/centerface_dynamic.py), as onnxruntime needs."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(model_path(), providers=["CPUExecutionProvider"])
+    (batch, channels, height, width), = [i.shape for i in session.get_inputs()]
+    assert channels == 3 and all(isinstance(d, str) for d in (batch, height, width))
+    heatmap = session.run(["537"], {"input.1": np.zeros((2, 3, 64, 96), np.float32)})[0]
+    assert heatmap.shape == (2, 1, 16, 24)

@@ -37,3 +37,13 @@ def test_shot_f1_on_real_clips():
         sigs = np.stack([frame_signature(f.rgb) for f in iter_frames(video)])
         f1 = boundary_f1(detect_shots(sigs).starts, np.array(true), tolerance=1)["f1"]
         assert f1 >= 0.9, (clip, f1)
+
+
+def test_thumbnail_decoding_finds_the_same_shots():
+    """detect_video_shots decodes straight to thumbnails; the cuts are those found from full frames."""
+    from facecluster.video.shots import detect_video_shots
+
+    video = shared_data("video", "short_hamilton_clip.mp4")
+    sigs = np.stack([frame_signature(f.rgb) for f in iter_frames(video)])
+    shots, times = detect_video_shots(video)
+    assert np.array_equal(shots.starts, detect_shots(sigs).starts) and len(times) == len(sigs)

@@ -85,15 +85,18 @@ def test_track_ends_are_found_between_key_frames():
     window search before the track's first face finds frames 3 and 2, and stops at 1."""
     from types import SimpleNamespace
 
+    from facecluster.faces.detect.base import FaceDetector
     from facecluster.faces.detect.track_ends import end_requests, extend_track_ends
     from facecluster.types import Tracks
 
     def face_at(frame):  # the face moves 2 px a frame to the right
         return np.array([40 + 2 * frame, 40, 80 + 2 * frame, 80], np.float32)
 
-    class WindowDetector:
+    class WindowDetector(FaceDetector):
         """Sees the face where the frame index (red channel) says it is; the window's origin is
         read from the green (x) and blue (y) channels."""
+
+        params = {}
 
         def detect(self, rgb):
             frame, x0, y0 = int(rgb[0, 0, 0]), int(rgb[0, 0, 1]), int(rgb[0, 0, 2])

@@ -10,6 +10,7 @@ calls them, caches and times them. Progress goes through a hook
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from facecluster.learn.variants import BASE_SCALE_METHODS
 from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Tracks, VideoInfo
 from facecluster.video import shots as shot_mod
 from facecluster.video import tracking as tracking_mod
-from facecluster.video.decode import iter_frames, probe
+from facecluster.video.decode import iter_frames, prefetched, probe
 from facecluster.video.tracking import fill_track_gaps, key_frames, overlapping_pairs, select_faces, track_faces, track_spans
 
 DETECT_CHUNK_FRAMES = 500
@@ -79,6 +80,7 @@ class _Stages:
         self.fingerprint = fingerprint_file(path)
         self.calibration: dict | None = None
         self.stop_distance: float | None = None
+        self.embedder_ready: threading.Thread | None = None
 
     def shots(self) -> tuple[str, Shots, np.ndarray]:
         params = {**asdict(shot_mod.ShotDetectorParams()), "code": shot_mod.CODE_VERSION,
@@ -110,17 +112,30 @@ class _Stages:
         self.hook("detect", done, len(wanted))
         todo = {f: c for c, frames in enumerate(chunks) if c not in parts for f in frames}
         if todo:
+            # PyTorch and the face network load in the background while the detector (outside the GIL) runs.
+            self.embedder_ready = embed_mod.warm_up(cfg.embedder, cfg.device)
             buffers: dict[int, list] = {}
-            for frame in iter_frames(self.path, frames=set(todo)):
-                c = todo[frame.index]
-                boxes, scores, _ = detector.detect(frame.rgb)
-                buffers.setdefault(c, []).append((frame.index, boxes, scores))
-                done += 1
-                if done % 10 == 0:
-                    self.hook("detect", done, len(wanted))
-                if frame.index == chunks[c][-1]:
-                    parts[c] = _stack_detections(buffers.pop(c))
-                    self.cache.save("detect", f"{key}-{c:05d}", parts[c])
+            batch_size = 2 * max(1, getattr(detector, "threads", 1))
+            batch: list = []
+
+            def detect_batch() -> None:
+                nonlocal done
+                for frame, (boxes, scores, _) in zip(batch, detector.detect_many([f.rgb for f in batch])):
+                    c = todo[frame.index]
+                    buffers.setdefault(c, []).append((frame.index, boxes, scores))
+                    done += 1
+                    if frame.index == chunks[c][-1]:
+                        parts[c] = _stack_detections(buffers.pop(c))
+                        self.cache.save("detect", f"{key}-{c:05d}", parts[c])
+                self.hook("detect", done, len(wanted))
+                batch.clear()
+
+            for frame in prefetched(iter_frames(self.path, frames=set(todo))):
+                batch.append(frame)
+                if len(batch) >= batch_size:
+                    detect_batch()
+            if batch:
+                detect_batch()
             for c, buf in buffers.items():  # a video shorter than its frame count said
                 parts[c] = _stack_detections(buf)
         self.hook("detect", len(wanted), len(wanted))
@@ -145,7 +160,7 @@ class _Stages:
         if ends is None:
             detector = make_detector(cfg.detector, **cfg.detector_params())
             wanted = set(end_requests(detections, tracks, shots, cfg.detect_every))
-            frames = iter_frames(self.path, frames=wanted) if wanted else iter(())
+            frames = prefetched(iter_frames(self.path, frames=wanted)) if wanted else iter(())
             extended, ext_tracks = extend_track_ends(frames, detections, tracks, shots, detector, cfg.detect_every)
             ends = {"frames": extended.frames[n:], "boxes": extended.boxes[n:], "scores": extended.scores[n:],
                     "track_ids": ext_tracks.track_ids[n:]}
@@ -189,6 +204,8 @@ class _Stages:
                 progress[0] += k
                 self.hook("embed", progress[0], len(rows))
 
+            if self.embedder_ready is not None:
+                self.embedder_ready.join()
             batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, FaceAligner())
             vectors = np.concatenate(
                 list(embed_mod.embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch, embedder=cfg.embedder,
@@ -314,37 +331,42 @@ def run_video(
     cache = StageCache(Path(out_dir) / "cache", enabled=not force)
     stages = _Stages(path, info, cache, config, hook)
     timings: dict[str, float] = {}
-
-    t0 = time.perf_counter()
-    shots_key, shots, times = stages.shots()
-    timings["shots"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    det_key, detections = stages.detections(shots_key, len(times), shots)
-    timings["detect"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    track_key, detections, tracks = stages.tracks(det_key, detections, shots)
-    timings["track"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    embed_key, embeddings = stages.embeddings(track_key, detections, tracks)
-    timings["embed"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    features_for_clustering = stages.learned(embed_key, detections, tracks, embeddings)
-    timings["learn"] = time.perf_counter() - t0
-
-    clothing = None
-    if config.uses_clothing:
+    try:
         t0 = time.perf_counter()
-        _, clothing = stages.clothing(embed_key, shots, detections, embeddings)
-        timings["clothing"] = time.perf_counter() - t0
+        shots_key, shots, times = stages.shots()
+        timings["shots"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    base = embeddings if config.learn in BASE_SCALE_METHODS and len(embeddings.rows) >= 2 else None
-    features, track_person = stages.clustering(detections, tracks, features_for_clustering, shots, clothing, base)
-    timings["cluster"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        det_key, detections = stages.detections(shots_key, len(times), shots)
+        timings["detect"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        track_key, detections, tracks = stages.tracks(det_key, detections, shots)
+        timings["track"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        embed_key, embeddings = stages.embeddings(track_key, detections, tracks)
+        timings["embed"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        features_for_clustering = stages.learned(embed_key, detections, tracks, embeddings)
+        timings["learn"] = time.perf_counter() - t0
+
+        clothing = None
+        if config.uses_clothing:
+            t0 = time.perf_counter()
+            _, clothing = stages.clothing(embed_key, shots, detections, embeddings)
+            timings["clothing"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        base = embeddings if config.learn in BASE_SCALE_METHODS and len(embeddings.rows) >= 2 else None
+        features, track_person = stages.clustering(detections, tracks, features_for_clustering, shots, clothing, base)
+        timings["cluster"] = time.perf_counter() - t0
+    finally:
+        # The embedder's background loading must not outlive the run (a thread left inside PyTorch's
+        # loading aborts the interpreter at exit).
+        if stages.embedder_ready is not None:
+            stages.embedder_ready.join()
 
     info = VideoInfo(**{**asdict(info), "num_frames": len(times)})
     return VideoResult(

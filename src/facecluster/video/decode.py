@@ -113,12 +113,32 @@ def probe(path: str | Path) -> VideoInfo:
         container.close()
 
 
-def iter_frames(path: str | Path, *, frames: set[int] | None = None) -> Iterator[Frame]:
+def _thumbnail(frame, size: tuple[int, int]) -> np.ndarray:
+    """(h, w, 3) uint8 RGB of a decoded frame scaled to ``size`` (w, h) by area averaging.
+
+    For 4:2:0 YUV (nearly every video) the planes are scaled first and only the thumbnail
+    is converted to RGB: about a third of the cost of converting the whole frame."""
+    import cv2
+
+    w, h = size
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0 and w % 4 == 0 and h % 4 == 0:
+        planes = frame.to_ndarray()  # (H * 3/2, W): Y, then U and V each (H/2, W/2) row-packed
+        H, W = frame.height, frame.width
+        y = cv2.resize(planes[:H], (w, h), interpolation=cv2.INTER_AREA)
+        u = cv2.resize(planes[H : H + H // 4].reshape(H // 2, W // 2), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        v = cv2.resize(planes[H + H // 4 :].reshape(H // 2, W // 2), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        small = np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)])
+        return cv2.cvtColor(small, cv2.COLOR_YUV2RGB_I420)
+    return cv2.resize(frame.to_ndarray(format="rgb24"), (w, h), interpolation=cv2.INTER_AREA)
+
+
+def iter_frames(path: str | Path, *, frames: set[int] | None = None, thumbnail: tuple[int, int] | None = None) -> Iterator[Frame]:
     """Decode a video and yield RGB frames in decode order.
 
-    frames: if given, yield only these indices (and stop after the last). Raises InputError when no
-    frame at all can be decoded; a file that breaks off mid-way yields the frames
-    before the break.
+    frames: if given, yield only these indices (and stop after the last). thumbnail: (w, h)
+    (multiples of 4 are fastest): yield every frame scaled to that size (before the display rotation) instead
+    of at full size, which is much cheaper. Raises InputError when no frame at all can be
+    decoded; a file that breaks off mid-way yields the frames before the break.
     """
     import av
 
@@ -141,7 +161,7 @@ def iter_frames(path: str | Path, *, frames: set[int] | None = None) -> Iterator
                     if last_wanted is not None and index > last_wanted:
                         break
                     continue
-                rgb = frame.to_ndarray(format="rgb24")
+                rgb = frame.to_ndarray(format="rgb24") if thumbnail is None else _thumbnail(frame, thumbnail)
                 rgb = _rotate(rgb, _frame_rotation(frame, stream_rotation))
                 t = frame.time
                 time_s = (t - start) if t is not None else index / fps
@@ -154,3 +174,54 @@ def iter_frames(path: str | Path, *, frames: set[int] | None = None) -> Iterator
             raise InputError(path, "no decodable video frames")
     finally:
         container.close()
+
+
+def prefetched(frames: Iterator[Frame], depth: int = 8) -> Iterator[Frame]:
+    """The same frames, decoded ahead in a background thread (at most ``depth`` waiting).
+
+    PyAV decodes and converts without holding the GIL, so decoding overlaps the caller's
+    work on the frames. An error raised while decoding is raised here, at the frame where
+    it happened; closing this generator early stops the decoding thread."""
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            items.put((done, None))
+        except BaseException as exc:  # handed to the consumer
+            items.put((done, exc))
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if isinstance(item, tuple) and item[0] is done:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,6 +23,10 @@ class FaceDetector(ABC):
     @abstractmethod
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Faces in one frame: boxes (K, 4), scores (K,), landmarks (K, 5, 2), float32."""
+
+    def detect_many(self, images: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`detect` of each image, in order; a backend may run them side by side (same results)."""
+        return [self.detect(image) for image in images]
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:

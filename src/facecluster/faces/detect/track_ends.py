@@ -54,17 +54,12 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
     :func:`end_requests`. New rows follow the old ones."""
     requests = end_requests(detections, tracks, shots, every)
     found: dict[tuple[int, int], dict[int, tuple[np.ndarray, float]]] = {}  # (track, step) -> frame -> (box, score)
-    for frame in frames:
-        wanted = requests.get(frame.index)
-        if not wanted:
-            continue
-        h, w = frame.rgb.shape[:2]
-        others = detections.boxes[detections.frames == frame.index]
-        for t, step, box in wanted:
-            x1, y1, x2, y2 = window(box, h, w)
-            if x2 - x1 < 8 or y2 - y1 < 8:
-                continue
-            boxes, scores, _ = detector.detect(np.ascontiguousarray(frame.rgb[y1:y2, x1:x2]))
+    pending: list[tuple[int, int, int, np.ndarray, tuple[int, int, int, int], np.ndarray]] = []
+    batch = 4 * max(1, getattr(detector, "threads", 1))
+
+    def flush() -> None:
+        results = detector.detect_many([crop for *_, crop in pending])
+        for (index, t, step, box, (x1, y1, _, _), _), (boxes, scores, _) in zip(pending, results):
             if not len(boxes):
                 continue
             boxes = boxes + np.array([x1, y1, x1, y1], np.float32)
@@ -72,9 +67,26 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
             best = int(np.argmax(overlap))
             if overlap[best] < MIN_IOU:
                 continue
+            others = detections.boxes[detections.frames == index]
             if len(others) and box_iou(boxes[best][None], others)[0].max() >= 0.5:
                 continue  # another track's face (or this track's own) is already there
-            found.setdefault((t, step), {})[frame.index] = (boxes[best], float(scores[best]))
+            found.setdefault((t, step), {})[index] = (boxes[best], float(scores[best]))
+        pending.clear()
+
+    for frame in frames:
+        wanted = requests.get(frame.index)
+        if not wanted:
+            continue
+        h, w = frame.rgb.shape[:2]
+        for t, step, box in wanted:
+            x1, y1, x2, y2 = window(box, h, w)
+            if x2 - x1 < 8 or y2 - y1 < 8:
+                continue
+            pending.append((frame.index, t, step, box, (x1, y1, x2, y2), np.ascontiguousarray(frame.rgb[y1:y2, x1:x2])))
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
     new_frames, new_boxes, new_scores, new_tracks = [], [], [], []
     for (t, step), by_frame in sorted(found.items()):
         rows = np.flatnonzero(tracks.track_ids == t)
