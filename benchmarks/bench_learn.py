@@ -30,6 +30,8 @@ from facecluster.learn.variants import BASE_SCALE_METHODS, TRACK_METHODS, make_l
 from facecluster.research.metrics import all_scores
 
 LEARNERS = ["none", "ssiam", "tsiam", "both", "ccl"]
+# CCL made to train on a face set without tracks (its default leaves such vectors as they are).
+WITHOUT_TRACKS = "tuned, trained without tracks"
 
 
 def base_stop(X: np.ndarray) -> float:
@@ -44,7 +46,10 @@ def adapted(learner: str, variant: str, seed: int, X: np.ndarray, tids, frames, 
     Track learners get the faces' tracks and frames where there are any."""
     if learner == "none":
         return X
-    model = make_learner(learner, variant, seed)
+    if variant == WITHOUT_TRACKS:
+        model = make_learner(learner, "tuned", seed).set_params(train_without_tracks=True)
+    else:
+        model = make_learner(learner, variant, seed)
     t0 = time.perf_counter()
     model.fit(X, tids, frames) if learner in TRACK_METHODS and tids is not None else model.fit(X)
     secs.append(time.perf_counter() - t0)
@@ -121,7 +126,8 @@ def main() -> None:
         for learner in args.learners:
             if learner in TRACK_METHODS and learner != "ccl":
                 continue  # no tracks in a face set
-            for variant in (("tuned", "paper") if learner != "none" else ("–",)):
+            variants = {"none": ("–",), "ccl": ("tuned", WITHOUT_TRACKS, "paper")}.get(learner, ("tuned", "paper"))
+            for variant in variants:
                 add(face_rows(name, X, y, learner, variant, args.seeds))
     intro = ("Clips: the pipeline's clustering stage on the adapted features of its embedded faces (`--cues face` and the "
              "default cues); scored on the faces matched to the ground truth, as `facecluster eval` does. Face sets: Ward with K "

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from provenance import write_json, write_markdown
 
-CLIPS = ["short_hamilton_clip", "sweden"]
+CLIPS = ["short_hamilton_clip", "sweden", "facenet_pytorch_crowd"]
 
 
 def decode_only(video: Path) -> dict:
@@ -143,8 +143,9 @@ def main() -> None:
         )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    write_markdown(out / "stages.md", "\n".join(lines), "bench_stages.py")
-    write_json(out / "stages.json", rows, "bench_stages.py")
+    name = "stages_loops" if args.loops else "stages"
+    write_markdown(out / f"{name}.md", "\n".join(lines), "bench_stages.py")
+    write_json(out / f"{name}.json", rows, "bench_stages.py")
     print("\n".join(lines))
 
 

@@ -252,6 +252,24 @@ def test_ccl_leaves_the_features_alone_without_evidence():
     assert np.allclose(model.transform(X), np.hstack([unit, unit]) / np.sqrt(2), atol=1e-6)
 
 
+def test_ccl_without_tracks_trains_only_when_asked():
+    """Photos or bare vectors: nothing on screen together to check pseudo-labels against, so the
+    default leaves the vectors as they are; train_without_tracks=True (the paper variant) trains."""
+    from facecluster.learn import CCL
+    from facecluster.learn.variants import make_learner
+
+    X, _, _ = _tracks_of_two_people(tracks=30)
+    assert len(X) >= 50
+    plain = CCL(epochs=3, random_state=0).fit(X)
+    assert not plain.trained_
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    assert np.allclose(plain.transform(X), np.hstack([unit, unit]) / np.sqrt(2), atol=1e-6)
+    forced = CCL(epochs=3, random_state=0, train_without_tracks=True).fit(X)
+    assert forced.trained_ and len(forced.loss_history_) == 3
+    assert not np.allclose(forced.transform(X), plain.transform(X), atol=1e-4)
+    assert make_learner("ccl", "paper", 0).train_without_tracks and not make_learner("ccl", "tuned", 0).train_without_tracks
+
+
 @pytest.mark.shared_data
 def test_ssiam_defaults_do_not_lose_to_the_base_vectors_on_jurassic_park():
     """The paper's own protocol (Ward, K known, WCP): the default SSiam, mean of 3 seeds, >= the base vectors.

@@ -143,7 +143,14 @@ class CCL(TransformerMixin, BaseEstimator):
     is its own group). ``transform(X)`` → (n, d) learned unit vectors, or (n, 2d) with
     ``output="combined"``. After fit: ``pseudo_labels_`` (n,), ``margin_``, ``loss_history_``, ``trained_``
     (False where the video has too little evidence — fewer than the stop rule's ``MIN_CANNOT_PAIRS``
-    pairs on screen together and ``MIN_ITEMS`` tracks —: the projection then stays the identity).
+    pairs on screen together and ``MIN_ITEMS`` tracks —, or where there are no tracks at all and
+    ``train_without_tracks`` is False: the projection then stays the identity).
+
+    train_without_tracks: also train on faces without tracks (photos, a bare set of vectors),
+    from pseudo-labels alone. Off by default: measured on the four labelled face sets it gains
+    where K is given on two and loses on celebs11 by 0.02 B-cubed F (benchmarks/results/learn.md),
+    so with nothing on screen together to check the pseudo-labels against, CCL leaves the base
+    vectors as they are.
     """
 
     def __init__(
@@ -157,6 +164,7 @@ class CCL(TransformerMixin, BaseEstimator):
         weight_decay: float = 0.0,
         batch_size: int = 256,
         epochs: int = 20,
+        train_without_tracks: bool = False,
         random_state: int | None = None,
         device: str = "auto",
     ) -> None:
@@ -168,6 +176,7 @@ class CCL(TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.epochs = epochs
+        self.train_without_tracks = train_without_tracks
         self.random_state = random_state
         self.device = device
 
@@ -199,7 +208,8 @@ class CCL(TransformerMixin, BaseEstimator):
         means = _unit(sums)
         # Too little evidence to tell "everyone appears once" from "one person seen several times" (the stop
         # rule's own limit): no pair of tracks can be trusted, so the projection stays the identity.
-        self.trained_ = len(cannot) >= MIN_CANNOT_PAIRS or G >= MIN_ITEMS
+        # Faces without tracks: nothing to check the pseudo-labels against (see train_without_tracks).
+        self.trained_ = (len(cannot) >= MIN_CANNOT_PAIRS or G >= MIN_ITEMS) and (track_ids is not None or self.train_without_tracks)
         labels = pseudo_labels(means, cannot, self.pseudo_labels)[group] if self.trained_ else group
         sampler = _PairSampler(labels, group, cannot)
         self.pseudo_labels_ = labels

@@ -15,7 +15,7 @@ CODE_VERSION = 2  # bump when a change alters what the learners produce
 
 VARIANTS: dict[str, dict[str, dict]] = {
     "paper": {"siamese": {"out_dim": 2, "optimizer": "sgd", "epochs": 15, "normalize_input": False, "output": "hidden"},
-              "ccl": {"pseudo_labels": "finch", "output": "learned"}},
+              "ccl": {"pseudo_labels": "finch", "output": "learned", "train_without_tracks": True}},
     "tuned": {"siamese": {}, "ccl": {}},
 }
 

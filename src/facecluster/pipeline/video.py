@@ -112,7 +112,8 @@ class _Stages:
         self.hook("detect", done, len(wanted))
         todo = {f: c for c, frames in enumerate(chunks) if c not in parts for f in frames}
         if todo:
-            # PyTorch and the face network load in the background while the detector (outside the GIL) runs.
+            # PyTorch and the face network load in the background while the detector (outside the GIL) runs:
+            # measured on Sweden, detection takes ~1 s longer and embedding ~2 s less (benchmarks/results/stages.md).
             self.embedder_ready = embed_mod.warm_up(cfg.embedder, cfg.device)
             buffers: dict[int, list] = {}
             batch_size = 2 * max(1, getattr(detector, "threads", 1))
