@@ -131,12 +131,15 @@ class _Stages:
                 self.hook("detect", done, len(wanted))
                 batch.clear()
 
-            for frame in prefetched(iter_frames(self.path, frames=set(todo))):
-                batch.append(frame)
-                if len(batch) >= batch_size:
+            try:
+                for frame in prefetched(iter_frames(self.path, frames=set(todo))):
+                    batch.append(frame)
+                    if len(batch) >= batch_size:
+                        detect_batch()
+                if batch:
                     detect_batch()
-            if batch:
-                detect_batch()
+            finally:
+                detector.close()
             for c, buf in buffers.items():  # a video shorter than its frame count said
                 parts[c] = _stack_detections(buf)
         self.hook("detect", len(wanted), len(wanted))
@@ -162,7 +165,10 @@ class _Stages:
             detector = make_detector(cfg.detector, **cfg.detector_params())
             wanted = set(end_requests(detections, tracks, shots, cfg.detect_every))
             frames = prefetched(iter_frames(self.path, frames=wanted)) if wanted else iter(())
-            extended, ext_tracks = extend_track_ends(frames, detections, tracks, shots, detector, cfg.detect_every)
+            try:
+                extended, ext_tracks = extend_track_ends(frames, detections, tracks, shots, detector, cfg.detect_every)
+            finally:
+                detector.close()
             ends = {"frames": extended.frames[n:], "boxes": extended.boxes[n:], "scores": extended.scores[n:],
                     "track_ids": ext_tracks.track_ids[n:]}
             self.cache.save("ends", key, ends)

@@ -28,6 +28,9 @@ class FaceDetector(ABC):
         """:meth:`detect` of each image, in order; a backend may run them side by side (same results)."""
         return [self.detect(image) for image in images]
 
+    def close(self) -> None:
+        """Release threads or sessions the backend holds (a no-op unless it holds some)."""
+
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Greedy non-maximum suppression: indices kept, highest score first.
