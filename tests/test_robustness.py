@@ -176,6 +176,35 @@ def test_interrupted_runs_resume_to_identical_outputs(tmp_path):
     assert interrupted >= 5  # the signals landed mid-run, not after it
 
 
+def test_an_interrupt_turned_into_an_error_still_stops_the_run(tmp_path):
+    """A Ctrl-C that lands inside an import can surface as an ImportError (an extension's initialisation replaces
+    the KeyboardInterrupt); after a SIGINT the run must still stop with 130, not carry on to the next video."""
+    from conftest import colour_frames
+
+    videos = [write_video(tmp_path / f"v{i}.mp4", colour_frames([(40, 200, 40)], per_shot=10)) for i in range(2)]
+    code = (
+        "import sys\n"
+        "from facecluster import errors\n"
+        "import facecluster.jobs.videos as jobs\n"
+        "calls = []\n"
+        "def run_video(*args, **kwargs):\n"
+        "    calls.append(1)\n"
+        "    errors.note_interrupt()  # what the SIGINT handler records\n"
+        "    raise errors.MissingDependencyError('the onnxruntime backend needs the onnxruntime package')\n"
+        "jobs.run_video = run_video\n"
+        f"sys.argv = ['facecluster', 'run', {str(videos[0])!r}, {str(videos[1])!r}, '-o', {str(tmp_path / 'out')!r}]\n"
+        "from facecluster.__main__ import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('runs', len(calls))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "rerun the same command to resume" in proc.stderr and "error:" not in proc.stderr
+    assert "runs 1" in proc.stdout  # the second video was never started
+
+
 def test_one_frame_video(tmp_path, astronaut):
     video = write_video(tmp_path / "one.mp4", [face_frame(astronaut, (320, 180), 150)])
     [o] = process_videos([video], tmp_path / "out", PipelineConfig(workers=1))

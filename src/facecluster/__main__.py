@@ -2,31 +2,52 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+
+INTERRUPTED = "interrupted; rerun the same command to resume from the cache"
+
+
+def _on_sigint(signum: int, frame) -> None:
+    from facecluster.errors import note_interrupt
+
+    note_interrupt()
+    signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt
 
 
 def main() -> None:
     from facecluster.cli import main as cli
-    from facecluster.errors import FaceclusterError
+    from facecluster.errors import FaceclusterError, interrupted
 
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where SIGINT is ignored
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         cli(standalone_mode=False)
-    except FaceclusterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
     except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume from the cache", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         sys.exit(130)
     except SystemExit:
+        if interrupted():
+            print(INTERRUPTED, file=sys.stderr)
+            sys.exit(130)
         raise
+    except FaceclusterError as exc:
+        if interrupted():  # an interrupt that an import turned into an error
+            print(INTERRUPTED, file=sys.stderr)
+            sys.exit(130)
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except Exception as exc:  # click's usage errors and the unexpected
         import click
 
+        if interrupted():
+            print(INTERRUPTED, file=sys.stderr)
+            sys.exit(130)
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Abort):  # click's form of Ctrl-C
-            print("interrupted; rerun the same command to resume from the cache", file=sys.stderr)
+            print(INTERRUPTED, file=sys.stderr)
             sys.exit(130)
         if os.environ.get("FACECLUSTER_DEBUG"):
             raise

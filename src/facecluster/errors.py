@@ -1,7 +1,22 @@
 """Domain exceptions. Each carries a one-line, user-facing message."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+
+# Set by the command line's SIGINT handler. A Ctrl-C that lands inside an import can reach us as an ImportError
+# (an extension module's initialisation replaces the KeyboardInterrupt), so an error seen after it is an interrupt.
+_INTERRUPTED = threading.Event()
+
+
+def note_interrupt() -> None:
+    """Record that the user interrupted the run (SIGINT)."""
+    _INTERRUPTED.set()
+
+
+def interrupted() -> bool:
+    """Whether the user has interrupted the run: an error raised since may only be its echo."""
+    return _INTERRUPTED.is_set()
 
 
 class FaceclusterError(Exception):

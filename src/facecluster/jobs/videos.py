@@ -13,7 +13,7 @@ from pathlib import Path
 
 from facecluster.cluster.linking import SourcePeople
 from facecluster.config import PipelineConfig
-from facecluster.errors import FaceclusterError, InputError
+from facecluster.errors import FaceclusterError, InputError, interrupted
 from facecluster.outputs.folders import check_output_folder
 from facecluster.pipeline.video import VideoResult, run_video
 from facecluster.types import ProgressHook
@@ -70,10 +70,14 @@ def process_one_video(path: Path, out_root: Path, config: PipelineConfig, *, hoo
         if keep_result:
             outcome.result = result
     except FaceclusterError as exc:
+        if interrupted():  # a Ctrl-C that an import turned into an error: the run stops here
+            raise KeyboardInterrupt from None
         outcome.error = str(exc)
         if folder.is_dir():  # a rerun: what an earlier run wrote must not look current
             write_failure(folder, outcome.error)
     except Exception as exc:  # any other failure ends this video only
+        if interrupted():
+            raise KeyboardInterrupt from None
         log = folder / "error.log"
         outcome.error = f"{path}: unexpected {type(exc).__name__}: {exc} (details in {log})"
         write_failure(folder, outcome.error, traceback.format_exc())
