@@ -17,6 +17,16 @@ from contextlib import contextmanager
 _LOCK = threading.RLock()
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity where the system has one)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     """Run the body with ``count`` PyTorch intra-op threads, holding the process-wide lock."""

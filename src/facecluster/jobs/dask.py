@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from facecluster.errors import InputError, MissingDependencyError, ParameterError
+from facecluster.threads import available_cores
 
 TOPIC_PREFIX = "facecluster-progress"
 PROGRESS_INTERVAL_S = 0.25
@@ -62,7 +63,7 @@ def make_client(scheduler: str):
 
     kind, arg = parse_scheduler(scheduler)
     if kind == "local":
-        cores = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        cores = available_cores()
         threads = max(1, cores // int(arg))
         # Tasks may start their own process pools (the dlib embedder), which daemonic workers may not;
         # Dask pins OMP_NUM_THREADS to 1 in workers, which would idle OpenCV's detector threads.

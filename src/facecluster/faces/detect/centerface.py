@@ -15,7 +15,6 @@ dnn with two threads on one frame; the two backends' maps agree to 1e-6.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ import numpy as np
 
 from facecluster.errors import MissingDependencyError, ParameterError
 from facecluster.faces.detect.base import FaceDetector, nms
+from facecluster.threads import available_cores
 
 INPUT_NAME = "input.1"
 OUTPUT_NAMES = ["537", "538", "539", "540"]
@@ -39,14 +39,6 @@ def model_path() -> str:
     if not path.is_file():
         raise MissingDependencyError(f"{path}: CenterFace model file missing; reinstall facecluster")
     return str(path)
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def decode_outputs(

@@ -28,7 +28,7 @@ import numpy as np
 
 from facecluster.errors import ParameterError
 from facecluster.faces.align import _dlib, model_file
-from facecluster.threads import torch_threads
+from facecluster.threads import available_cores, torch_threads
 
 EMBEDDING_DIM = 128
 # The network behind every backend here: dlib's ResNet (both backends give the same descriptors). Stored with
@@ -169,10 +169,7 @@ def _worker_embed(chips: np.ndarray) -> np.ndarray:
 
 def default_workers() -> int:
     """Cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def embed_chip_batches(
