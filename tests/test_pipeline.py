@@ -85,6 +85,28 @@ def test_resume_after_partial_cache(demo_video, tmp_path):
     assert np.array_equal(full.track_person, again.track_person)
 
 
+def test_clothing_collected_in_the_embedding_pass(demo_video, tmp_path, monkeypatch):
+    """A fresh run decodes once for chips and clothing; the descriptors equal those of the clothing stage's own
+    pass, which a run still makes where the embeddings were cached without them."""
+    from facecluster.clothing import descriptors
+
+    own_pass = descriptors.describe_video
+    calls = []
+    monkeypatch.setattr(descriptors, "describe_video", lambda *a, **k: calls.append(1) or own_pass(*a, **k))
+    folder = tmp_path / "demo"
+    result = run_video(demo_video, folder, PipelineConfig())
+    assert calls == [] and result.clothing is not None
+    (cached,) = (folder / "cache").glob("clothing-*.npz")
+    with np.load(cached) as collected:
+        reference = own_pass(demo_video, result.shots, result.detections, result.embeddings.rows)
+        assert set(collected.files) == set(reference)
+        for name, values in reference.items():
+            assert np.array_equal(collected[name], values), name
+    cached.unlink()  # embeddings cached, clothing not: its own decoding pass
+    again = run_video(demo_video, folder, PipelineConfig())
+    assert calls == [1] and np.array_equal(again.track_person, result.track_person)
+
+
 def test_config_errors():
     with pytest.raises(ParameterError, match="num_people must be >= 1"):
         PipelineConfig(num_people=0)

@@ -129,6 +129,44 @@ def background_descriptor(rgb: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return (np.concatenate(cells) / g).astype(np.float32)
 
 
+class VideoClothing:
+    """Clothing of the faces ``rows`` (M,) (indices into ``detections``) and the background of each shot,
+    collected from decoded frames in any order: :attr:`wanted` says which frames to :meth:`add`,
+    :meth:`result` gives the arrays. The embedding stage feeds it the frames it decodes for its chips,
+    so that the video is decoded once for both."""
+
+    def __init__(self, shots: Shots, detections: Detections, rows: np.ndarray) -> None:
+        self.detections = detections
+        self.rows = np.asarray(rows, np.int64)
+        middles = ((shots.starts + shots.ends) // 2).astype(np.int64)
+        self.rows_by_frame: dict[int, list[int]] = {}
+        for k, r in enumerate(self.rows.tolist()):
+            self.rows_by_frame.setdefault(int(detections.frames[r]), []).append(k)
+        self.order = np.argsort(detections.frames, kind="stable")
+        self.starts = np.searchsorted(detections.frames[self.order], np.arange(int(detections.frames.max(initial=-1)) + 2))
+        self.clothing = np.zeros((len(self.rows), DESCRIPTOR_DIM), np.float32)
+        self.valid = np.zeros(len(self.rows), bool)
+        self.background = np.zeros((len(shots), BACKGROUND_GRID**2 * DESCRIPTOR_DIM), np.float32)
+        self.shot_of_middle = {int(m): s for s, m in enumerate(middles)}
+        self.wanted: set[int] = set(self.rows_by_frame) | set(self.shot_of_middle)
+
+    def add(self, index: int, rgb: np.ndarray) -> None:
+        """Describe what frame ``index`` (H, W, 3) uint8 RGB holds of the wanted faces and backgrounds."""
+        starts, order = self.starts, self.order
+        same_frame = order[starts[index] : starts[index + 1]] if index + 1 < len(starts) else np.zeros(0, np.int64)
+        boxes = self.detections.boxes[same_frame]
+        if index in self.rows_by_frame:
+            ks = self.rows_by_frame[index]
+            # Describe each face with every face of its frame as a possible occluder.
+            desc, ok = clothing_descriptors(rgb, np.concatenate([self.detections.boxes[self.rows[ks]], boxes]))
+            self.clothing[ks], self.valid[ks] = desc[: len(ks)], ok[: len(ks)]
+        if index in self.shot_of_middle:
+            self.background[self.shot_of_middle[index]] = background_descriptor(rgb, boxes)
+
+    def result(self) -> dict[str, np.ndarray]:
+        return {"clothing": self.clothing, "valid": self.valid, "background": self.background}
+
+
 def describe_video(path: str | Path, shots: Shots, detections: Detections, rows: np.ndarray,
                    hook: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
     """Clothing of the faces ``rows`` (M,) (indices into ``detections``) and the background of each shot.
@@ -137,28 +175,9 @@ def describe_video(path: str | Path, shots: Shots, detections: Detections, rows:
     little torso is visible) and ``background`` (S, GRID² × DESCRIPTOR_DIM) float32, the
     middle frame of each shot with faces and torsos masked. Decodes only the frames needed.
     """
-    middles = ((shots.starts + shots.ends) // 2).astype(np.int64)
-    rows_by_frame: dict[int, list[int]] = {}
-    for k, r in enumerate(rows.tolist()):
-        rows_by_frame.setdefault(int(detections.frames[r]), []).append(k)
-    order = np.argsort(detections.frames, kind="stable")
-    starts = np.searchsorted(detections.frames[order], np.arange(int(detections.frames.max(initial=-1)) + 2))
-    cloth = np.zeros((len(rows), DESCRIPTOR_DIM), np.float32)
-    valid = np.zeros(len(rows), bool)
-    background = np.zeros((len(shots), BACKGROUND_GRID**2 * DESCRIPTOR_DIM), np.float32)
-    shot_of_middle = {int(m): s for s, m in enumerate(middles)}
-    wanted = set(rows_by_frame) | set(shot_of_middle)
-    for n, frame in enumerate(iter_frames(path, frames=wanted)):
-        f = frame.index
-        same_frame = order[starts[f] : starts[f + 1]] if f + 1 < len(starts) else np.zeros(0, np.int64)
-        boxes = detections.boxes[same_frame]
-        if f in rows_by_frame:
-            ks = rows_by_frame[f]
-            # Describe each face with every face of its frame as a possible occluder.
-            desc, ok = clothing_descriptors(frame.rgb, np.concatenate([detections.boxes[rows[ks]], boxes]))
-            cloth[ks], valid[ks] = desc[: len(ks)], ok[: len(ks)]
-        if f in shot_of_middle:
-            background[shot_of_middle[f]] = background_descriptor(frame.rgb, boxes)
+    collector = VideoClothing(shots, detections, rows)
+    for n, frame in enumerate(iter_frames(path, frames=collector.wanted)):
+        collector.add(frame.index, frame.rgb)
         if hook:
-            hook(n + 1, len(wanted))
-    return {"clothing": cloth, "valid": valid, "background": background}
+            hook(n + 1, len(collector.wanted))
+    return collector.result()

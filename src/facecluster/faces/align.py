@@ -6,6 +6,7 @@ frame order, in fixed batches.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -77,15 +78,24 @@ def _dlib():
     return dlib
 
 
-def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: np.ndarray, aligner: FaceAligner):
+def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: np.ndarray, aligner: FaceAligner,
+                 also: Callable[[int, np.ndarray], None] | None = None, also_frames: set[int] | None = None):
     """Aligned chips of faces ``rows`` (indices into frames (N,) and boxes (N, 4)), in
-    batches of EMBED_BATCH; ``rows`` must be sorted by frame, and chips come in that order."""
+    batches of EMBED_BATCH; ``rows`` must be sorted by frame, and chips come in that order.
+
+    also, also_frames: ``also(index, rgb)`` is called for each of these frames as the same
+    decoding pass reaches it (the clothing stage's frames: one decode for both)."""
     by_frame: dict[int, list[int]] = {}
     for r in rows.tolist():
         by_frame.setdefault(int(frames[r]), []).append(r)
+    extra = also_frames if also is not None and also_frames else set()
     pending: list[np.ndarray] = []
     count = 0
-    for frame in iter_frames(path, frames=set(by_frame)):
+    for frame in iter_frames(path, frames=set(by_frame) | extra):
+        if frame.index in extra:
+            also(frame.index, frame.rgb)
+        if frame.index not in by_frame:
+            continue
         chips = aligner.chips(frame.rgb, boxes[by_frame[frame.index]])
         pending.append(chips)
         count += len(chips)
@@ -94,4 +104,3 @@ def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: 
             pending, count = [], 0
     if pending:
         yield np.concatenate(pending)
-

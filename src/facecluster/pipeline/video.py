@@ -81,6 +81,7 @@ class _Stages:
         self.calibration: dict | None = None
         self.stop_distance: float | None = None
         self.embedder_ready: threading.Thread | None = None
+        self.collected_clothing: tuple[str | None, dict | None] = (None, None)  # (clothing key, arrays) from the embedding pass
 
     def shots(self) -> tuple[str, Shots, np.ndarray]:
         params = {**asdict(shot_mod.ShotDetectorParams()), "code": shot_mod.CODE_VERSION,
@@ -179,7 +180,10 @@ class _Stages:
         detections, tracks = fill_track_gaps(detections, tracks)
         return key, detections, tracks
 
-    def embeddings(self, upstream: str, detections: Detections, tracks: Tracks) -> tuple[str, Embeddings]:
+    def embeddings(self, upstream: str, detections: Detections, tracks: Tracks, shots: Shots | None = None) -> tuple[str, Embeddings]:
+        """Base descriptors of the faces to embed (cached in chunks). With ``shots`` given and the clothing
+        stage still to do, the same decoding pass also collects the clothing descriptors (cached under the
+        clothing stage's key): one decode instead of two."""
         cfg = self.config
         rows = select_faces(tracks, detections, cfg.faces_per_track)
         params = {
@@ -213,12 +217,20 @@ class _Stages:
 
             if self.embedder_ready is not None:
                 self.embedder_ready.join()
-            batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, FaceAligner())
+            clothing_key = self._clothing_key(key)
+            collector = None
+            if shots is not None and cfg.uses_clothing and len(todo) == len(chunks) and self.cache.load("clothing", clothing_key) is None:
+                collector = clothing_descriptors.VideoClothing(shots, detections, rows)
+            batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, FaceAligner(),
+                                   also=collector.add if collector else None, also_frames=collector.wanted if collector else None)
             vectors = np.concatenate(
                 list(embed_mod.embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch, embedder=cfg.embedder,
                                                   device=cfg.device))
                 or [np.zeros((0, embed_mod.EMBEDDING_DIM), np.float32)]
             )
+            if collector is not None:
+                self.collected_clothing = (clothing_key, collector.result())
+                self.cache.save("clothing", clothing_key, self.collected_clothing[1])
             # Rows were embedded in frame order; put them back in chunk order.
             by_row = dict(zip(todo_rows.tolist(), vectors))
             for c in todo:
@@ -251,13 +263,21 @@ class _Stages:
         self.hook("learn", 1, 1)
         return Embeddings(rows=emb.rows, vectors=data["vectors"])
 
-    def clothing(self, upstream: str, shots: Shots, detections: Detections, emb: Embeddings) -> tuple[str, dict]:
-        """Clothing descriptor of every embedded face and background descriptor of every shot (cached)."""
+    @staticmethod
+    def _clothing_key(upstream: str) -> str:
         c = clothing_descriptors
         params = {"torso": [c.TORSO_WIDTH, c.TORSO_GAP, c.TORSO_HEIGHT], "bins": [c.HUE_BINS, c.SAT_BINS, c.VALUE_BINS],
                   "grid": c.BACKGROUND_GRID, "min_visible": c.MIN_VISIBLE, "code": c.CODE_VERSION}
-        key = stage_key("clothing", params, [upstream])
-        data = self.cache.load("clothing", key)
+        return stage_key("clothing", params, [upstream])
+
+    def clothing(self, upstream: str, shots: Shots, detections: Detections, emb: Embeddings) -> tuple[str, dict]:
+        """Clothing descriptor of every embedded face and background descriptor of every shot (cached; usually
+        collected already by the embedding stage's decoding pass)."""
+        c = clothing_descriptors
+        key = self._clothing_key(upstream)
+        collected_key, data = self.collected_clothing
+        if collected_key != key:
+            data = self.cache.load("clothing", key)
         if data is None:
             data = c.describe_video(self.path, shots, detections, emb.rows, lambda done, total: self.hook("clothing", done, total))
             self.cache.save("clothing", key, data)
@@ -352,7 +372,7 @@ def run_video(
         timings["track"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        embed_key, embeddings = stages.embeddings(track_key, detections, tracks)
+        embed_key, embeddings = stages.embeddings(track_key, detections, tracks, shots)
         timings["embed"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
