@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facecluster.cluster.agglomerative import ConstrainedAgglomerative
-
 LINK_THRESHOLD: float | str = "auto"  # or a fixed distance between L2-normalised person means
 # Too few people to calibrate on: dlib person means (many faces each) sit closer than track means;
 # 0.4 was the best fixed distance on celebs11 split into albums (benchmarks/bench_linking.py).
@@ -54,6 +52,8 @@ def link_sources(sources: list[SourcePeople], threshold: float | str = LINK_THRE
     a, b = np.triu_indices(len(X), 1)
     same_source = owner[a] == owner[b]
     cannot = np.stack([a[same_source], b[same_source]], axis=1)
+    from facecluster.cluster.agglomerative import ConstrainedAgglomerative  # scikit-learn: imported when needed
+
     model = ConstrainedAgglomerative(distance_threshold=threshold, linkage="average",
                                      fallback_threshold=LINK_FALLBACK if threshold == "auto" else None)
     labels = np.asarray(model.fit_predict(X, cannot_link=cannot), np.int64)

@@ -12,8 +12,6 @@ that number (or earlier, where only cannot-linked merges remain); without it:
 """
 from __future__ import annotations
 
-from facecluster.cluster.agglomerative import ConstrainedAgglomerative
-from facecluster.cluster.finch import FINCH
 from facecluster.errors import ParameterError
 
 METHODS = ("average", "complete", "single", "ward", "finch")
@@ -33,6 +31,10 @@ def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: flo
     """An unfitted clusterer with ``fit_predict(X, cannot_link=pairs)``; ``metric='precomputed'``
     (agglomerative methods but ward): X is then an (n, n) distance matrix. ``items``: ``tracks`` or
     ``faces``, which fallback distance the self-calibrating rule uses on too little evidence."""
+    # Imported here: scikit-learn (behind both) takes ~1.5 s to import, which a run need not wait for at start-up.
+    from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+    from facecluster.cluster.finch import FINCH
+
     if method in ("average", "complete", "single", "ward"):
         if n_clusters is not None:
             return ConstrainedAgglomerative(n_clusters=n_clusters, linkage=method, metric=metric)

@@ -113,9 +113,7 @@ class _Stages:
         self.hook("detect", done, len(wanted))
         todo = {f: c for c, frames in enumerate(chunks) if c not in parts for f in frames}
         if todo:
-            # PyTorch and the face network load in the background while the detector (outside the GIL) runs:
-            # measured on Sweden, detection takes ~1 s longer and embedding ~2 s less (benchmarks/results/stages.md).
-            self.embedder_ready = embed_mod.warm_up(cfg.embedder, cfg.device)
+            self.embedder_ready = _load_in_background(cfg)
             buffers: dict[int, list] = {}
             batch_size = 2 * max(1, getattr(detector, "threads", 1))
             batch: list = []
@@ -329,6 +327,25 @@ class _Stages:
         stop = getattr(model, "distance_threshold_", None)
         self.stop_distance = None if stop is None or n_clusters is not None else float(stop)
         return features, order_by_screen_time(labels, first, last)
+
+
+def _load_in_background(config: PipelineConfig) -> threading.Thread:
+    """Start a thread that loads what the later stages need: the face network (PyTorch's import included)
+    and scikit-learn behind clustering and learning, ~3.5 s in all. Started when detection starts, whose
+    work runs outside the GIL; measured on Sweden, detection takes ~1 s longer and embedding ~2 s less
+    (benchmarks/results/stages.md). Join it before embedding, and before the run ends."""
+
+    def load() -> None:
+        try:
+            import facecluster.cluster.agglomerative  # noqa: F401 - scikit-learn, for clustering and the learners
+
+            embed_mod.preload(config.embedder, config.device)
+        except Exception:  # noqa: BLE001 - the stage that needs it loads it again and reports the error itself
+            pass
+
+    thread = threading.Thread(target=load, name="preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def _stack_detections(items: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:

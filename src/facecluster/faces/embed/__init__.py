@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -81,22 +80,11 @@ def load_torch_resnet(device: str = "cpu"):
     return net.to(device)
 
 
-def warm_up(embedder: str, device: str = "auto") -> threading.Thread:
-    """Import PyTorch and load the ``embedder``'s network in a background thread, started here.
-
-    A run starts this before detection, whose work runs outside the GIL, so that the
-    second or two of loading overlaps it; join the thread before embedding."""
-
-    def load() -> None:
-        try:
-            if embedder == "torch":
-                load_torch_resnet(resolve_device(device))
-        except Exception:  # noqa: BLE001 - the embedding stage loads again and reports the error itself
-            pass
-
-    thread = threading.Thread(target=load, name="embedder-warm-up", daemon=True)
-    thread.start()
-    return thread
+def preload(embedder: str, device: str = "auto") -> None:
+    """Load the ``embedder``'s network now (PyTorch's import included), so that the embedding stage finds it
+    loaded; runs in a background thread while detection runs (:mod:`facecluster.pipeline.video`)."""
+    if embedder == "torch":
+        load_torch_resnet(resolve_device(device))
 
 
 def resolve_device(device: str = "auto") -> str:
