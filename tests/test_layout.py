@@ -127,3 +127,15 @@ def test_cycle_finder_finds_a_cycle_hidden_in_a_function(tmp_path):
     assert graph["facecluster.a"] == {"facecluster.sub.b"} and graph["facecluster.sub.b"] == {"facecluster.a"}
     assert find_cycle(graph) in (["facecluster.a", "facecluster.sub.b", "facecluster.a"],
                                  ["facecluster.sub.b", "facecluster.a", "facecluster.sub.b"])
+
+
+def test_start_up_imports_neither_pytorch_nor_scikit_learn():
+    """A run's modules load in under a second: PyTorch and scikit-learn (~2.5 s together) are imported
+    where they are needed, or in the background while detection runs (pipeline/video.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, facecluster.app, facecluster.pipeline.video, facecluster.learn.variants; "
+            "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

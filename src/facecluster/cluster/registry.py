@@ -31,7 +31,7 @@ def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: flo
     """An unfitted clusterer with ``fit_predict(X, cannot_link=pairs)``; ``metric='precomputed'``
     (agglomerative methods but ward): X is then an (n, n) distance matrix. ``items``: ``tracks`` or
     ``faces``, which fallback distance the self-calibrating rule uses on too little evidence."""
-    # Imported here: scikit-learn (behind both) takes ~1.5 s to import, which a run need not wait for at start-up.
+    # Imported here: scikit-learn (behind both) takes about a second to import, which a run need not wait for at start-up.
     from facecluster.cluster.agglomerative import ConstrainedAgglomerative
     from facecluster.cluster.finch import FINCH
 
