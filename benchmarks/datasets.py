@@ -82,7 +82,8 @@ def photo_faces(folder: Path, cache: Path):
 
     from facecluster.faces.align import FaceAligner
     from facecluster.faces.detect import make_detector
-    from facecluster.faces.embed import default_workers, embed_chip_batches
+    from facecluster.faces.embed import embed_chip_batches
+    from facecluster.threads import available_cores
 
     if cache.is_file():
         data = np.load(cache)
@@ -102,7 +103,7 @@ def photo_faces(folder: Path, cache: Path):
             chips.append(aligner.chips(rgb, boxes[[int(np.argmax(areas))]])[0])
             labels.append(path.parent.name)
     batches = [np.stack(chips[i : i + 16]) for i in range(0, len(chips), 16)]
-    X = np.concatenate(list(embed_chip_batches(batches, workers=default_workers())))
+    X = np.concatenate(list(embed_chip_batches(batches, workers=available_cores())))
     y = np.array(labels)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, X=X, y=y)

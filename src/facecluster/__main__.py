@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import NoReturn
 
 INTERRUPTED = "interrupted; rerun the same command to resume from the cache"
 
@@ -15,6 +16,11 @@ def _on_sigint(signum: int, frame) -> None:
     signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt
 
 
+def _exit_interrupted() -> NoReturn:
+    print(INTERRUPTED, file=sys.stderr)
+    sys.exit(130)
+
+
 def main() -> None:
     from facecluster.cli import main as cli
     from facecluster.errors import FaceclusterError, interrupted
@@ -24,31 +30,26 @@ def main() -> None:
     try:
         cli(standalone_mode=False)
     except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
-        sys.exit(130)
+        _exit_interrupted()
     except SystemExit:
         if interrupted():
-            print(INTERRUPTED, file=sys.stderr)
-            sys.exit(130)
+            _exit_interrupted()
         raise
     except FaceclusterError as exc:
         if interrupted():  # an interrupt that an import turned into an error
-            print(INTERRUPTED, file=sys.stderr)
-            sys.exit(130)
+            _exit_interrupted()
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:  # click's usage errors and the unexpected
         import click
 
         if interrupted():
-            print(INTERRUPTED, file=sys.stderr)
-            sys.exit(130)
+            _exit_interrupted()
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Abort):  # click's form of Ctrl-C
-            print(INTERRUPTED, file=sys.stderr)
-            sys.exit(130)
+            _exit_interrupted()
         if os.environ.get("FACECLUSTER_DEBUG"):
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (set FACECLUSTER_DEBUG=1 for a traceback)", file=sys.stderr)

@@ -17,9 +17,9 @@ def _config(**kwargs):
 
 
 def _workers(value: int | None) -> int:
-    from facecluster.faces.embed import default_workers
+    from facecluster.threads import available_cores
 
-    return value if value else default_workers()
+    return value if value else available_cores()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -115,7 +115,7 @@ class _Stages:
         if todo:
             self.embedder_ready = _load_in_background(cfg)
             buffers: dict[int, list] = {}
-            batch_size = 2 * max(1, getattr(detector, "threads", 1))
+            batch_size = 2 * detector.threads
             batch: list = []
 
             def detect_batch() -> None:

@@ -13,6 +13,7 @@ class FaceDetector(ABC):
     """One required method: :meth:`detect`. ``params`` identify the result for caching."""
 
     name: str = "detector"
+    threads: int = 1  # images :meth:`detect_many` works on at once
     code_version: int = 1  # bump in a backend when a change alters its output
 
     @property

@@ -55,7 +55,7 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
     requests = end_requests(detections, tracks, shots, every)
     found: dict[tuple[int, int], dict[int, tuple[np.ndarray, float]]] = {}  # (track, step) -> frame -> (box, score)
     pending: list[tuple[int, int, int, np.ndarray, tuple[int, int, int, int], np.ndarray]] = []
-    batch = 4 * max(1, getattr(detector, "threads", 1))
+    batch = 4 * detector.threads
 
     def flush() -> None:
         results = detector.detect_many([crop for *_, crop in pending])

@@ -27,7 +27,7 @@ import numpy as np
 
 from facecluster.errors import ParameterError
 from facecluster.faces.align import _dlib, model_file
-from facecluster.threads import available_cores, torch_threads
+from facecluster.threads import torch_threads
 
 EMBEDDING_DIM = 128
 # The network behind every backend here: dlib's ResNet (both backends give the same descriptors). Stored with
@@ -153,11 +153,6 @@ def _worker_init() -> None:
 def _worker_embed(chips: np.ndarray) -> np.ndarray:
     assert _WORKER_EMBEDDER is not None
     return _WORKER_EMBEDDER.embed(chips)
-
-
-def default_workers() -> int:
-    """Cores this process may use."""
-    return available_cores()
 
 
 def embed_chip_batches(
