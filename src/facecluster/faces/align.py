@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from facecluster.errors import MissingDependencyError
-from facecluster.video.decode import iter_frames
+from facecluster.video.decode import iter_frames, prefetched
 
 CHIP_SIZE = 150  # pixels, the side of the chip dlib's ResNet expects
 CHIP_PADDING = 0.25  # dlib.get_face_chips' padding around the landmarks
@@ -91,7 +91,7 @@ def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: 
     extra = also_frames if also is not None and also_frames else set()
     pending: list[np.ndarray] = []
     count = 0
-    for frame in iter_frames(path, frames=set(by_frame) | extra):
+    for frame in prefetched(iter_frames(path, frames=set(by_frame) | extra)):
         if frame.index in extra:
             also(frame.index, frame.rgb)
         if frame.index not in by_frame:

@@ -196,6 +196,7 @@ class CCL(TransformerMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, track_ids: np.ndarray | None = None, frames: np.ndarray | None = None) -> "CCL":
         from facecluster.learn.estimators import _torch, torch_device
+        from facecluster.learn.optim import Adam
         from facecluster.learn.siamese import ResidualProjection
 
         X = self._check(X)
@@ -227,7 +228,7 @@ class CCL(TransformerMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(0, 2**31 - 1)))
             model = ResidualProjection(X.shape[1], self.hidden).to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        opt = Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         Xt = torch.from_numpy(X).to(device)
         steps = math.ceil(len(X) / self.batch_size)
         history = []

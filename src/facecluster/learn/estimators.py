@@ -72,6 +72,7 @@ class _SiameseEstimator(TransformerMixin, BaseEstimator):
     def _train(self, X: np.ndarray, sample_batch) -> None:
         """Train on prepared X (n, d); ``sample_batch(rng, model, Xt)`` gives (first, second, similar)."""
         torch = _torch()
+        from facecluster.learn.optim import SGD, Adam
         from facecluster.learn.siamese import SiameseMLP, contrastive_loss
 
         device = torch_device(self.device)
@@ -81,9 +82,9 @@ class _SiameseEstimator(TransformerMixin, BaseEstimator):
             torch.manual_seed(seed)
             model = SiameseMLP(X.shape[1], self.hidden, self.out_dim).to(device)
         if self.optimizer == "sgd":
-            opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+            opt = SGD(model.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
         else:
-            opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            opt = Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         Xt = torch.from_numpy(X).to(device)
         steps = math.ceil(len(X) / self.batch_size)
         history = []
