@@ -2,13 +2,15 @@
 
 For each dev clip and each k, ``facecluster run --detect-every k`` (key frames aligned to the
 shots: each shot's first and last frame always detected; tracks carry interpolated boxes
-between their detected faces) is scored against the clip's ground truth: detection recall
+between their detected faces), and for runs given as k:m also ``--full-frame-every m`` (every
+m-th key frame searched whole, the others around the faces of those), is scored against the
+clip's ground truth: detection recall
 (true faces matched at IoU ≥ 0.5 by an output face, detected or interpolated), precision,
 B-cubed F with the default cues and with ``--cues face`` (K unknown), the detection stage's
 time and the whole run's wall time ÷ the video's duration. Writes
 benchmarks/results/detect_every.md.
 
-    .venv/bin/python benchmarks/bench_detect_every.py [--every 1 2 3 4 5 6] [--workers 2]
+    .venv/bin/python benchmarks/bench_detect_every.py [--runs 1 3 4 5 3:2 3:3 3:4] [--workers 2]
 """
 from __future__ import annotations
 
@@ -21,15 +23,16 @@ from datasets import CLIPS, data_root
 from provenance import write_markdown
 
 
-def run(data: Path, clip: str, every: int, cues: str, workers: int, work: Path) -> dict:
+def run(data: Path, clip: str, every: int, full_every: int, cues: str, workers: int, work: Path) -> dict:
     from facecluster.app import process_videos
     from facecluster.config import PipelineConfig
     from facecluster.research.evaluate import evaluate_dirs
 
     video = data / "video" / f"{clip}.mp4"
-    out = work / f"{clip}-{every}-{cues}"
+    out = work / f"{clip}-{every}-{full_every}-{cues}"
     t0 = time.perf_counter()
-    (outcome,) = process_videos([video], out, PipelineConfig(workers=workers, detect_every=every, cues=cues), force=True)
+    config = PipelineConfig(workers=workers, detect_every=every, full_frame_every=full_every, cues=cues)
+    (outcome,) = process_videos([video], out, config, force=True)
     wall = time.perf_counter() - t0
     scores = evaluate_dirs(out / clip, data / "video" / "gt" / clip)
     r = outcome.result
@@ -38,22 +41,27 @@ def run(data: Path, clip: str, every: int, cues: str, workers: int, work: Path) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--every", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
+    parser.add_argument("--runs", nargs="+", default=["1", "3", "4", "5", "3:2", "3:3", "3:4"],
+                        help="k (detect every k-th frame) or k:m (and search every m-th key frame whole)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clips", nargs="+", default=list(CLIPS))
     args = parser.parse_args()
     data = data_root()
-    lines = ["# Detection on every k-th frame (key frames aligned to shots, tracks interpolated between faces)", "",
+    lines = ["# Detection on every k-th frame (key frames aligned to shots, tracks interpolated between faces), "
+             "and on every m-th key frame whole (the others around the faces of those)", "",
              f"2 cores, workers={args.workers}. Recall and precision over the ground-truth faces (IoU ≥ 0.5); "
              "B-cubed F over matched faces, K unknown.", "",
-             "| clip | k | detect s | wall ÷ duration | recall | precision | B-cubed F (default cues) | B-cubed F (--cues face) | people |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| clip | k | m (key frames searched whole) | detect s | wall ÷ duration | recall | precision | B-cubed F (default cues) | "
+             "B-cubed F (--cues face) | people |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         for clip in args.clips:
-            for every in args.every:
-                default = run(data, clip, every, "auto", args.workers, Path(tmp))
-                face = run(data, clip, every, "face", args.workers, Path(tmp))
-                line = (f"| {clip} | {every} | {default['detect_s']:.1f} | {default['wall_s'] / default['duration_s']:.2f} | "
+            for spec in args.runs:
+                every, _, full_every = spec.partition(":")
+                every, full_every = int(every), int(full_every or 1)
+                default = run(data, clip, every, full_every, "auto", args.workers, Path(tmp))
+                face = run(data, clip, every, full_every, "face", args.workers, Path(tmp))
+                line = (f"| {clip} | {every} | {'every' if full_every == 1 else full_every} | {default['detect_s']:.1f} | {default['wall_s'] / default['duration_s']:.2f} | "
                         f"{default['detection_recall']:.3f} | {default['detection_precision']:.3f} | {default['bcubed_f']:.3f} | "
                         f"{face['bcubed_f']:.3f} | {default['num_people_pred']} |")
                 lines.append(line)

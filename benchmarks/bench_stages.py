@@ -10,7 +10,8 @@ that many times into one file (made with ffmpeg in a temporary folder, not kept)
 see whether peak memory grows with the video's length. Writes
 benchmarks/results/stages.md and .json.
 
-    .venv/bin/python benchmarks/bench_stages.py [--data DIR] [--workers N] [--clips a b] [--detect-every k] [--loops 1 4 16]
+    .venv/bin/python benchmarks/bench_stages.py [--data DIR] [--workers N] [--clips a b] [--detect-every k] [--full-frame-every m]
+        [--loops 1 4 16]
 """
 from __future__ import annotations
 
@@ -54,14 +55,14 @@ def looped(video: Path, times: int, folder: Path) -> Path:
     return out
 
 
-def one(video: Path, workers: int, every: int = 1) -> dict:
+def one(video: Path, workers: int, every: int = 1, full_every: int = 1) -> dict:
     import time
 
     t_start = time.perf_counter()
     from facecluster import PipelineConfig, run_video
 
     with tempfile.TemporaryDirectory() as tmp:
-        r = run_video(video, tmp, PipelineConfig(workers=workers, detect_every=every), force=True)
+        r = run_video(video, tmp, PipelineConfig(workers=workers, detect_every=every, full_frame_every=full_every), force=True)
     wall = time.perf_counter() - t_start
     frames = r.info.num_frames
     faces = int((r.tracks.track_ids >= 0).sum())
@@ -97,20 +98,21 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--clips", nargs="*", default=CLIPS)
     ap.add_argument("--detect-every", type=int, default=1)
+    ap.add_argument("--full-frame-every", type=int, default=1)
     ap.add_argument("--loops", type=int, nargs="*", default=[])
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--decode", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(Path(args.one), args.workers, args.detect_every)))
+        print(json.dumps(one(Path(args.one), args.workers, args.detect_every, args.full_frame_every)))
         return
     if args.decode:
         print(json.dumps(decode_only(Path(args.decode))))
         return
 
     def child(*extra: str) -> dict:
-        proc = subprocess.run([sys.executable, __file__, *extra, "--workers", str(args.workers), "--detect-every", str(args.detect_every)],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run([sys.executable, __file__, *extra, "--workers", str(args.workers), "--detect-every", str(args.detect_every),
+                               "--full-frame-every", str(args.full_frame_every)], capture_output=True, text=True, check=True)
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     rows = []
@@ -123,14 +125,14 @@ def main() -> None:
                 print(row, flush=True)
     lines = [
         f"# Stage timings ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, workers={args.workers}, "
-        f"--detect-every {args.detect_every})",
+        f"--detect-every {args.detect_every}, --full-frame-every {args.full_frame_every})",
         "",
         "wall = the whole run in a fresh process (imports and model loading included); decode = decoding every frame and "
         "nothing else, in another fresh process.",
         "",
         "| clip | frames | faces (tracked / embedded) | shots+decode s (fps) | detect s (fps) | track s | embed s (faces/s) | clothing s "
-        "| cluster s | wall s | wall ÷ duration | decode s | wall ÷ decode | peak RSS MB main / worker |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| learn s | cluster s | wall s | wall ÷ duration | decode s | wall ÷ decode | peak RSS MB main / worker |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         t = r["timings_s"]
@@ -138,7 +140,7 @@ def main() -> None:
         lines.append(
             f"| {name} | {r['frames']} | {r['faces_in_tracks']} / {r['faces_embedded']} | {t['shots']:.1f} ({r['shots_fps']:.0f}) "
             f"| {t['detect']:.1f} ({r['detect_fps']:.1f}) | {t['track']:.2f} | {t['embed']:.1f} ({r['embed_faces_per_s']:.1f}) "
-            f"| {t.get('clothing', 0.0):.1f} | {t['cluster']:.3f} | {r['wall_s']:.1f} | {r['realtime_factor']:.2f} | {r['decode_s']:.1f} "
+            f"| {t.get('clothing', 0.0):.1f} | {t.get('learn', 0.0):.2f} | {t['cluster']:.3f} | {r['wall_s']:.1f} | {r['realtime_factor']:.2f} | {r['decode_s']:.1f} "
             f"| {r['wall_s'] / r['decode_s']:.1f} | {r['peak_rss_mb_main']:.0f} / {r['peak_rss_mb_worker']:.0f} |"
         )
     out = Path(__file__).parent / "results"

@@ -112,6 +112,8 @@ def test_config_errors():
         PipelineConfig(num_people=0)
     with pytest.raises(ParameterError, match="detect_every"):
         PipelineConfig(detect_every=0)
+    with pytest.raises(ParameterError, match="full_frame_every"):
+        PipelineConfig(full_frame_every=0)
 
 
 def test_video_without_faces(tmp_path):
@@ -141,6 +143,39 @@ def test_sparse_detection(demo_video, tmp_path):
     for t in range(result.tracks.num_tracks):
         frames = np.sort(det.frames[result.tracks.track_ids == t])
         assert np.array_equal(frames, np.arange(frames[0], frames[-1] + 1))
+
+
+def test_key_frames_searched_around_the_faces_of_their_neighbours(demo_video, tmp_path, monkeypatch):
+    """With full_frame_every, the key frames between whole-searched ones are searched in windows only; the
+    people are the same, and a run interrupted mid-way (chunks of key frames missing) resumes to the same faces."""
+    from facecluster.faces.detect import windows
+    from facecluster.pipeline import video as pipeline_video
+    from facecluster.video.tracking import key_frames
+
+    searched = []
+    own = windows.detect_in_windows
+    monkeypatch.setattr(windows, "detect_in_windows", lambda det, images, wins: searched.append(len(images)) or own(det, images, wins))
+    monkeypatch.setattr(pipeline_video, "DETECT_CHUNK_FRAMES", 4)
+    config = PipelineConfig(detect_every=2, full_frame_every=3)
+    result = run_video(demo_video, tmp_path / "windows", config)
+    assert result.num_people == 2 and sum(searched) > 0
+    keys = key_frames(result.shots, result.info.num_frames, 2)
+    full = windows.full_key_frames(keys, result.shots, 3)
+    assert sum(searched) == int((~full).sum())
+    detected = result.detections.scores > 0
+    assert set(np.unique(result.detections.frames[detected])) <= set(keys.tolist())
+    # Faces on the window frames too, not only on the whole-searched ones.
+    assert np.isin(result.detections.frames[detected], keys[~full]).any()
+    parts = sorted((tmp_path / "windows" / "cache").glob("detect-*.npz"))
+    assert len(parts) >= 3
+    for part in parts[1::2]:
+        part.unlink()
+    searched.clear()
+    again = run_video(demo_video, tmp_path / "windows", config)
+    assert 0 < sum(searched) < int((~full).sum())
+    for name in ("frames", "boxes", "scores"):
+        assert np.array_equal(getattr(again.detections, name), getattr(result.detections, name)), name
+    assert np.array_equal(again.track_person, result.track_person)
 
 
 @pytest.mark.parametrize("method,dim", [("ssiam", 128 + 512), ("tsiam", 128 + 512), ("ccl", 256)])

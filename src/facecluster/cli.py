@@ -37,6 +37,9 @@ def main() -> None:
 @click.option("--detector", type=click.Choice(["centerface", "dlib-hog"]), default="centerface", show_default=True)
 @click.option("--detect-every", type=click.IntRange(min=1), default=3, show_default=True,
               help="Detect faces on every k-th frame of each shot (and its first and last); tracks carry boxes in between (1: every frame).")
+@click.option("--full-frame-every", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Search every m-th key frame of a shot whole (and its first and last), the others only around the faces "
+                   "found on those (1: every key frame whole).")
 @click.option("--faces-per-track", type=click.IntRange(min=0), default=16, show_default=True, help="Faces embedded per track (0 = all).")
 @click.option("--cluster", "cluster", type=click.Choice(["average", "complete", "single", "ward", "finch"]), default="average",
               show_default=True, help="Clustering method (all keep faces seen together apart).")
@@ -62,8 +65,8 @@ def main() -> None:
               help="People gallery (SQLite file, created if absent): people it knows are recognised and named, and it "
                    "learns this run's people. Default: OUT/people.db when there are several videos.")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
-def run(videos, out, num_people, seed, workers, detector, detect_every, faces_per_track, cluster, distance_threshold, learn, learn_variant,
-        embedder, device, cues, scheduler, parquet, gallery, force) -> None:
+def run(videos, out, num_people, seed, workers, detector, detect_every, full_frame_every, faces_per_track, cluster,
+        distance_threshold, learn, learn_variant, embedder, device, cues, scheduler, parquet, gallery, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
     from facecluster.app import prepare_gallery, process_videos, write_video_collection
     from facecluster.progress import TqdmProgress
@@ -74,6 +77,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, faces_pe
         workers=_workers(workers),
         detector=detector,
         detect_every=detect_every,
+        full_frame_every=full_frame_every,
         faces_per_track=faces_per_track,
         cluster=cluster,
         distance_threshold=distance_threshold,

@@ -63,9 +63,9 @@ def _histogram(pix: np.ndarray) -> np.ndarray:
     chromatic = (s >= 51) & (v >= 38)
     hue_bin = np.minimum(h[chromatic] * HUE_BINS // 256, HUE_BINS - 1)
     sat_bin = np.minimum((s[chromatic] - 51) * SAT_BINS // 205, SAT_BINS - 1)
-    hist = np.zeros(DESCRIPTOR_DIM, np.float64)
-    np.add.at(hist, hue_bin * SAT_BINS + sat_bin, 1.0)
-    np.add.at(hist, HUE_BINS * SAT_BINS + np.minimum(v[~chromatic] * VALUE_BINS // 256, VALUE_BINS - 1), 1.0)
+    value_bin = np.minimum(v[~chromatic] * VALUE_BINS // 256, VALUE_BINS - 1)
+    bins = np.concatenate([hue_bin * SAT_BINS + sat_bin, HUE_BINS * SAT_BINS + value_bin])
+    hist = np.bincount(bins, minlength=DESCRIPTOR_DIM).astype(np.float64)
     return np.sqrt(hist / hist.sum()).astype(np.float32)
 
 

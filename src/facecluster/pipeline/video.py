@@ -28,6 +28,7 @@ from facecluster.distances import pairwise
 from facecluster.faces import embed as embed_mod
 from facecluster.faces.align import FaceAligner, chip_batches
 from facecluster.faces.detect import make_detector
+from facecluster.faces.detect import windows as windows_mod
 from facecluster.faces.detect.track_ends import end_requests, extend_track_ends
 from facecluster.learn.variants import BASE_SCALE_METHODS
 from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Tracks, VideoInfo
@@ -97,12 +98,19 @@ class _Stages:
         return key, Shots(starts=data["starts"], ends=data["ends"]), data["times"]
 
     def detections(self, upstream: str, num_frames: int, shots: Shots) -> tuple[str, Detections]:
+        """Faces on the key frames (cached in chunks of key frames). With ``full_frame_every`` > 1 only some key
+        frames are searched whole, the others around the faces of those (:mod:`facecluster.faces.detect.windows`)."""
         cfg = self.config
         detector = make_detector(cfg.detector, **cfg.detector_params())
         params = {"detector": detector.params, "every": cfg.detect_every, "code": detector.code_version,
                   "frames": "shot-aligned" if cfg.detect_every > 1 else "all"}
+        if cfg.full_frame_every > 1:
+            params["windows"] = {"full_every": cfg.full_frame_every, "margin": [windows_mod.MARGIN, windows_mod.MARGIN_ONE_SIDE, windows_mod.MARGIN_UNSURE, windows_mod.UNSURE],
+                                 "pair_iou": windows_mod.PAIR_IOU, "full_area": windows_mod.FULL_AREA, "code": windows_mod.CODE_VERSION}
         key = stage_key("detect", params, [upstream])
-        wanted = key_frames(shots, num_frames, cfg.detect_every).tolist()
+        key_array = key_frames(shots, num_frames, cfg.detect_every)
+        full = windows_mod.full_key_frames(key_array, shots, cfg.full_frame_every)
+        wanted = key_array.tolist()
         chunks = [wanted[i : i + DETECT_CHUNK_FRAMES] for i in range(0, len(wanted), DETECT_CHUNK_FRAMES)]
         parts: dict[int, dict[str, np.ndarray]] = {}
         for c in range(len(chunks)):
@@ -114,29 +122,33 @@ class _Stages:
         todo = {f: c for c, frames in enumerate(chunks) if c not in parts for f in frames}
         if todo:
             self.embedder_ready = _load_in_background(cfg)
+            # Faces of whole-searched frames in cached chunks that windows to search now need (few: at chunk edges).
+            known = {}
+            for f in windows_mod.neighbours_outside(key_array, full, todo):
+                part = parts[wanted.index(f) // DETECT_CHUNK_FRAMES]
+                here = part["frames"] == f
+                known[f] = (part["boxes"][here].reshape(-1, 4), part["scores"][here])
+            search = windows_mod.KeyFrameSearch(detector, key_array, full, known)
             buffers: dict[int, list] = {}
-            batch_size = 2 * detector.threads
-            batch: list = []
+            remaining = {c: len(chunks[c]) for c in set(todo.values())}
 
-            def detect_batch() -> None:
+            def record(found: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
                 nonlocal done
-                for frame, (boxes, scores, _) in zip(batch, detector.detect_many([f.rgb for f in batch])):
-                    c = todo[frame.index]
-                    buffers.setdefault(c, []).append((frame.index, boxes, scores))
+                for index, boxes, scores in found:
+                    c = todo[index]
+                    buffers.setdefault(c, []).append((index, boxes, scores))
                     done += 1
-                    if frame.index == chunks[c][-1]:
+                    remaining[c] -= 1
+                    if not remaining[c]:
                         parts[c] = _stack_detections(buffers.pop(c))
                         self.cache.save("detect", f"{key}-{c:05d}", parts[c])
-                self.hook("detect", done, len(wanted))
-                batch.clear()
+                if found:
+                    self.hook("detect", done, len(wanted))
 
             try:
                 for frame in prefetched(iter_frames(self.path, frames=set(todo))):
-                    batch.append(frame)
-                    if len(batch) >= batch_size:
-                        detect_batch()
-                if batch:
-                    detect_batch()
+                    record(search.feed(frame))
+                record(search.finish())
             finally:
                 detector.close()
             for c, buf in buffers.items():  # a video shorter than its frame count said
@@ -349,7 +361,8 @@ def _load_in_background(config: PipelineConfig) -> threading.Thread:
 
 
 def _stack_detections(items: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
-    """One chunk's detections, (frame, boxes (K, 4), scores (K,)) per frame, as Detections columns."""
+    """One chunk's detections, (frame, boxes (K, 4), scores (K,)) per frame in any order, as Detections columns by frame."""
+    items = sorted(items, key=lambda item: item[0])
     if not items:
         return {"frames": np.zeros(0, np.int64), "boxes": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32)}
     return {

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from facecluster.boxes import box_iou
+
+T = TypeVar("T")
 
 
 class FaceDetector(ABC):
@@ -27,7 +30,24 @@ class FaceDetector(ABC):
 
     def detect_many(self, images: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """:meth:`detect` of each image, in order; a backend may run them side by side (same results)."""
-        return [self.detect(image) for image in images]
+        return self.map(self.detect, images)
+
+    def map(self, fn: Callable[[np.ndarray], T], images: Sequence[np.ndarray]) -> list[T]:
+        """``fn`` of each image, in order (a backend with ``threads`` > 1 runs them side by side)."""
+        return [fn(image) for image in images]
+
+    # Searching parts of a frame (facecluster.faces.detect.windows): a detector that scales frames before its network
+    # says how, so that a part can be cut from exactly the pixels the network sees for the whole frame.
+    grid: int = 1  # parts of the network input aligned to this many pixels give the same results as the whole input
+
+    def network_input(self, rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """The frame as the network sees it: (image, sx, sy), an image pixel being sx × sy frame pixels."""
+        return rgb, 1.0, 1.0
+
+    def detect_input(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Faces in (a part of) a network input, in its pixels, before the minimum size: boxes (K, 4), scores (K,)."""
+        boxes, scores, _ = self.detect(image)
+        return boxes, scores
 
     def close(self) -> None:
         """Release threads or sessions the backend holds (a no-op unless it holds some)."""

@@ -16,7 +16,7 @@ dnn with two threads on one frame; the two backends' maps agree to 1e-6.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from facecluster.errors import MissingDependencyError, ParameterError
-from facecluster.faces.detect.base import FaceDetector, nms
+from facecluster.faces.detect.base import FaceDetector, T, nms
 from facecluster.threads import available_cores
 
 INPUT_NAME = "input.1"
@@ -157,18 +157,36 @@ class CenterFaceDetector(FaceDetector):
             "max_input_side": self.max_input_side,
         }
 
-    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    grid = 32  # the network's largest stride
+
+    def network_input(self, rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
         h, w = rgb.shape[:2]
         shrink = min(1.0, self.max_input_side / max(h, w))
         in_w = int(np.ceil(w * shrink / 32) * 32)
         in_h = int(np.ceil(h * shrink / 32) * 32)
-        blob = cv2.dnn.blobFromImage(rgb, scalefactor=1.0, size=(in_w, in_h), mean=(0, 0, 0), swapRB=False, crop=False)
+        # The same resize as cv2.dnn.blobFromImage's (bilinear).
+        image = rgb if (in_w, in_h) == (w, h) else cv2.resize(rgb, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+        return image, in_w / w, in_h / h
+
+    def _detect_input(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes, scores and landmarks in the pixels of ``image``, whose sides are multiples of 32, after NMS."""
+        in_h, in_w = image.shape[:2]
+        blob = cv2.dnn.blobFromImage(image, scalefactor=1.0, size=(in_w, in_h), mean=(0, 0, 0), swapRB=False, crop=False)
         heatmap, scale, offset, lms = self._net.forward(blob)
         boxes, scores, points = decode_outputs(heatmap, scale, offset, lms, (in_h, in_w), self.score_threshold)
         if len(boxes):
             keep = nms(boxes, scores, self.nms_iou)
             boxes, scores, points = boxes[keep], scores[keep], points[keep]
-            sx, sy = in_w / w, in_h / h
+        return boxes, scores, points
+
+    def detect_input(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        boxes, scores, _ = self._detect_input(image)
+        return boxes, scores
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        image, sx, sy = self.network_input(rgb)
+        boxes, scores, points = self._detect_input(image)
+        if len(boxes):
             boxes = boxes / np.array([sx, sy, sx, sy], np.float32)
             points = points / np.array([sx, sy], np.float32)
             sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
@@ -176,13 +194,13 @@ class CenterFaceDetector(FaceDetector):
             boxes, scores, points = boxes[big], scores[big], points[big]
         return boxes.astype(np.float32), scores.astype(np.float32), points.astype(np.float32)
 
-    def detect_many(self, images: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """:meth:`detect` of each image, ``threads`` at a time (each call is single-threaded)."""
+    def map(self, fn: Callable[[np.ndarray], T], images: Sequence[np.ndarray]) -> list[T]:
+        """``fn`` of each image, ``threads`` at a time (each network call is single-threaded)."""
         if self.threads == 1 or len(images) < 2 or self.backend == "opencv":  # OpenCV threads inside one call
-            return [self.detect(image) for image in images]
+            return [fn(image) for image in images]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="centerface")
-        return list(self._pool.map(self.detect, images))
+        return list(self._pool.map(fn, images))
 
     def close(self) -> None:
         """Stop the worker threads (they also stop when the detector is garbage-collected)."""

@@ -1,0 +1,260 @@
+"""Key frames searched only around the faces of the whole-searched key frames on either side.
+
+With detection on key frames (every k-th frame of a shot), most of the detector's time
+goes to frames whose faces are where they were a few frames before. With ``full_every``
+m > 1, only every m-th key frame of a shot, and its first and last, is searched whole.
+Each key frame in between is searched in windows around the faces found on the
+whole-searched key frame before it and the one after it (in the same shot): a face seen
+on both gets one window around both of its boxes, reaching ``MARGIN`` box sides beyond
+them; a face seen on one side only (coming into view, leaving, or missed once) gets a
+wider window around that box, ``MARGIN_ONE_SIDE`` box sides. A face that scored near the
+detector's threshold (less than ``UNSURE`` above it) gets ``MARGIN_UNSURE`` box sides: the
+network's score for a face depends on the frame around it, well beyond the face (on
+Hamilton, a face of 37 px scoring 0.52 in the whole frame scored 0.39 in a window 0.5 box
+sides wider, 0.46 at 1 and 0.52 at 3), and without that context such faces were lost.
+
+The windows are cut from the very pixels the network sees for the whole frame (the
+detector's :meth:`~facecluster.faces.detect.base.FaceDetector.network_input`), their
+corners on the network's stride grid, so that a face well inside a window gets the
+box and score it gets in the whole frame. Windows that overlap are merged; where the
+windows would cover more than ``FULL_AREA`` of the frame, the frame is searched whole.
+A face found in a window counts only if its box does not touch a window edge that lies
+inside the frame (a face cut by the window gets a box cut short); faces found in two
+windows of one frame are merged by non-maximum suppression.
+
+A face that comes into view and leaves again between two whole-searched key frames is
+not found, nor one the detector misses on both of them.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from facecluster.boxes import box_iou
+from facecluster.faces.detect.base import FaceDetector, nms
+from facecluster.types import Shots
+
+CODE_VERSION = 1  # bump when a change alters what the windows find
+MARGIN = 0.5  # how far a window reaches beyond the boxes of a face seen on both sides, in box sides
+MARGIN_ONE_SIDE = 1.5  # the same for a face seen on one side only (coming into view or leaving: often moving)
+# A face that scored less than UNSURE above the detector's threshold is found again only with more of the frame around it.
+UNSURE = 0.1
+MARGIN_UNSURE = 3.0
+PAIR_IOU = 0.1  # boxes before and after with at least this IoU are taken as one face and get one window
+FULL_AREA = 0.5  # windows covering more than this share of the frame: search the frame whole
+EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
+
+
+def full_key_frames(key: np.ndarray, shots: Shots, full_every: int) -> np.ndarray:
+    """Which key frames are searched whole: (K,) bool for the sorted key frames ``key``.
+
+    In each shot: its first and last key frame and every ``full_every``-th one after the first."""
+    key = np.asarray(key, np.int64)
+    if full_every <= 1 or not len(key) or not len(shots.starts):
+        return np.ones(len(key), bool)
+    shot = shots.shot_of(key)
+    first = np.r_[True, shot[1:] != shot[:-1]]
+    last = np.r_[shot[1:] != shot[:-1], True]
+    starts = np.flatnonzero(first)
+    position = np.arange(len(key)) - np.repeat(starts, np.diff(np.r_[starts, len(key)]))
+    return first | last | (position % full_every == 0)
+
+
+def neighbours(key: np.ndarray, full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each key frame, the whole-searched key frame at or before it and at or after it: two (K,) int64.
+
+    Each shot begins and ends with a whole-searched key frame (:func:`full_key_frames`), so both lie in its shot."""
+    key = np.asarray(key, np.int64)
+    full_frames = key[full]
+    after = full_frames[np.minimum(np.searchsorted(full_frames, key, side="left"), len(full_frames) - 1)]
+    before = full_frames[np.maximum(np.searchsorted(full_frames, key, side="right") - 1, 0)]
+    return before, after
+
+
+def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], height: int, width: int,
+                   unsure_below: float = 0.0) -> np.ndarray:
+    """Windows to search on a frame between two whole-searched ones: (W, 4) float64 x1, y1, x2, y2 in frame pixels.
+
+    before, after: the faces found on the frames either side, as boxes (B, 4) and scores (B,). Each face's
+    box (or boxes) widened on each side by ``MARGIN`` box sides (``MARGIN_ONE_SIDE`` for a face seen on one
+    side only; ``MARGIN_UNSURE`` for a face that scored below ``unsure_below`` wherever it was seen), clipped
+    to the frame."""
+    (b_boxes, b_scores), (a_boxes, a_scores) = before, after
+    b_boxes = np.asarray(b_boxes, np.float64).reshape(-1, 4)
+    a_boxes = np.asarray(a_boxes, np.float64).reshape(-1, 4)
+    groups: list[tuple[np.ndarray, float]] = []  # the boxes of one face, its best score
+    paired_b: set[int] = set()
+    paired_a: set[int] = set()
+    if len(b_boxes) and len(a_boxes):
+        iou = box_iou(b_boxes, a_boxes)
+        rows, cols = linear_sum_assignment(-iou)
+        for r, c in zip(rows.tolist(), cols.tolist()):
+            if iou[r, c] >= PAIR_IOU:
+                groups.append((np.stack([b_boxes[r], a_boxes[c]]), max(float(b_scores[r]), float(a_scores[c]))))
+                paired_b.add(r)
+                paired_a.add(c)
+    groups += [(b_boxes[i : i + 1], float(b_scores[i])) for i in range(len(b_boxes)) if i not in paired_b]
+    groups += [(a_boxes[i : i + 1], float(a_scores[i])) for i in range(len(a_boxes)) if i not in paired_a]
+    windows = []
+    for boxes, score in groups:
+        face = float(np.max(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
+        margin = MARGIN_UNSURE if score < unsure_below else MARGIN if len(boxes) == 2 else MARGIN_ONE_SIDE
+        reach = margin * face
+        windows.append((max(0.0, boxes[:, 0].min() - reach), max(0.0, boxes[:, 1].min() - reach),
+                        min(float(width), boxes[:, 2].max() + reach), min(float(height), boxes[:, 3].max() + reach)))
+    return np.asarray(windows, np.float64).reshape(-1, 4)
+
+
+def _area(w: np.ndarray) -> float:
+    return float((w[2] - w[0]) * (w[3] - w[1]))
+
+
+def grid_windows(windows: np.ndarray, sx: float, sy: float, in_w: int, in_h: int, grid: int) -> np.ndarray:
+    """Frame-pixel windows (W, 4) as network-input windows: (V, 4) int64, corners on the ``grid``, inside
+    the input (in_w × in_h), windows whose union is no larger than the two of them merged into one."""
+    out = []
+    for x1, y1, x2, y2 in np.asarray(windows, np.float64).reshape(-1, 4):
+        a = [int(np.floor(x1 * sx / grid) * grid), int(np.floor(y1 * sy / grid) * grid),
+             min(in_w, int(np.ceil(x2 * sx / grid) * grid)), min(in_h, int(np.ceil(y2 * sy / grid) * grid))]
+        if a[2] > a[0] and a[3] > a[1]:
+            out.append(np.asarray(a, np.int64))
+    merged = True
+    while merged and len(out) > 1:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                union = np.r_[np.minimum(out[i][:2], out[j][:2]), np.maximum(out[i][2:], out[j][2:])]
+                if _area(union) <= _area(out[i]) + _area(out[j]):
+                    out[i] = union
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return np.asarray(out, np.int64).reshape(-1, 4)
+
+
+def detect_in_windows(detector: FaceDetector, images: Sequence[np.ndarray], windows: Sequence[np.ndarray]
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Faces found in the windows of each image: per image, boxes (K, 4) float32 in frame pixels and scores (K,).
+
+    images: H×W×3 uint8 frames; windows: per image, (W, 4) frame-pixel windows from :func:`search_windows`."""
+    jobs = []  # (image index, input window x1, y1, x2, y2, input width, height, sx, sy, crop)
+    for i, (rgb, wins) in enumerate(zip(images, windows)):
+        if not len(wins):
+            continue
+        image, sx, sy = detector.network_input(rgb)
+        in_h, in_w = image.shape[:2]
+        cut = grid_windows(wins, sx, sy, in_w, in_h, detector.grid)
+        if sum(_area(w) for w in cut) > FULL_AREA * in_w * in_h:
+            cut = np.asarray([[0, 0, in_w, in_h]], np.int64)
+        for x1, y1, x2, y2 in cut.tolist():
+            jobs.append((i, (x1, y1, x2, y2), (in_w, in_h), (sx, sy), np.ascontiguousarray(image[y1:y2, x1:x2])))
+    found = detector.map(detector.detect_input, [crop for *_, crop in jobs])
+    min_size = float(getattr(detector, "min_size", 0.0))
+    boxes_of: list[list[np.ndarray]] = [[] for _ in images]
+    scores_of: list[list[np.ndarray]] = [[] for _ in images]
+    for (i, (x1, y1, x2, y2), (in_w, in_h), (sx, sy), _), (boxes, scores) in zip(jobs, found):
+        if not len(boxes):
+            continue
+        inner = np.ones(len(boxes), bool)
+        if x1 > 0:
+            inner &= boxes[:, 0] > EDGE_PX
+        if y1 > 0:
+            inner &= boxes[:, 1] > EDGE_PX
+        if x2 < in_w:
+            inner &= boxes[:, 2] < (x2 - x1) - EDGE_PX
+        if y2 < in_h:
+            inner &= boxes[:, 3] < (y2 - y1) - EDGE_PX
+        boxes = (boxes[inner] + np.array([x1, y1, x1, y1], np.float32)) / np.array([sx, sy, sx, sy], np.float32)
+        scores = scores[inner]
+        big = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= min_size
+        boxes_of[i].append(boxes[big].astype(np.float32))
+        scores_of[i].append(scores[big].astype(np.float32))
+    nms_iou = float(getattr(detector, "nms_iou", 0.3))
+    out = []
+    for boxes, scores in zip(boxes_of, scores_of):
+        b = np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32)
+        s = np.concatenate(scores) if scores else np.zeros(0, np.float32)
+        if len(b) > 1:
+            keep = nms(b, s, nms_iou)
+            b, s = b[keep], s[keep]
+        out.append((b.reshape(-1, 4).astype(np.float32), s.astype(np.float32)))
+    return out
+
+
+class KeyFrameSearch:
+    """Detection over a stream of decoded key frames, in frame order: the whole-searched ones in batches of
+    ``batch_size`` (side by side, :meth:`FaceDetector.detect_many`), each other one in windows
+    (:func:`detect_in_windows`) once the whole-searched frame after it is done; until then it waits, decoded.
+
+    key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames`. ``known``: the faces, boxes (B, 4)
+    and scores (B,), of whole-searched frames that will not be fed (found earlier, e.g. cached), for the windows
+    next to them.
+    :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order."""
+
+    def __init__(self, detector: FaceDetector, key: np.ndarray, full: np.ndarray,
+                 known: dict[int, tuple[np.ndarray, np.ndarray]] | None = None, batch_size: int | None = None) -> None:
+        self.detector = detector
+        before, after = neighbours(key, full)
+        self.is_full = dict(zip(np.asarray(key).tolist(), np.asarray(full).tolist()))
+        self.around = {f: (b, a) for f, b, a, whole in zip(np.asarray(key).tolist(), before.tolist(), after.tolist(), full.tolist())
+                       if not whole}
+        self.known = dict(known or {})
+        self.found: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # faces of whole-searched frames, while windows need them
+        self.unsure_below = float(getattr(detector, "score_threshold", 0.0)) + UNSURE
+        self.batch_size = batch_size or 2 * detector.threads
+        self.batch: list = []  # whole-searched frames, decoded, to detect
+        self.waiting: list = []  # window frames, decoded, until the whole-searched frame after them is done
+
+    def _faces_at(self, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.found.get(frame, self.known.get(frame))
+
+    def feed(self, frame) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Take one decoded key frame (``.index``, ``.rgb``)."""
+        if not self.is_full[frame.index]:
+            self.waiting.append(frame)
+            return []
+        self.batch.append(frame)
+        return self._run() if len(self.batch) >= self.batch_size else []
+
+    def finish(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Detect what is left; window frames whose next whole-searched frame never came (the video ended
+        early) are searched around the faces before them only."""
+        done = self._run()
+        for frame in self.waiting:
+            self.found.setdefault(self.around[frame.index][1], (np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
+        return done + self._run()
+
+    def _run(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        done = []
+        if self.batch:
+            for frame, (boxes, scores, _) in zip(self.batch, self.detector.detect_many([f.rgb for f in self.batch])):
+                done.append((frame.index, boxes, scores))
+                self.found[frame.index] = (boxes, scores)
+            self.batch.clear()
+        ready = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is not None]
+        if ready:
+            windows = [search_windows(*(self._faces_at(n) for n in self.around[f.index]), *f.rgb.shape[:2], self.unsure_below)
+                       for f in ready]
+            for frame, (boxes, scores) in zip(ready, detect_in_windows(self.detector, [f.rgb for f in ready], windows)):
+                done.append((frame.index, boxes, scores))
+            self.waiting = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is None]
+        oldest = min((self.around[f.index][0] for f in self.waiting), default=max(self.found, default=0))
+        for f in [f for f in self.found if f < oldest]:
+            del self.found[f]
+        return done
+
+
+def neighbours_outside(key: np.ndarray, full: np.ndarray, frames: Iterable[int]) -> set[int]:
+    """The whole-searched key frames next to the window frames among ``frames`` that are not in ``frames``
+    themselves (e.g. frames to detect now next to frames detected earlier)."""
+    frames = set(frames)
+    before, after = neighbours(key, full)
+    out = set()
+    for f, b, a, whole in zip(np.asarray(key).tolist(), before.tolist(), after.tolist(), np.asarray(full).tolist()):
+        if not whole and f in frames:
+            out.update(n for n in (b, a) if n not in frames)
+    return out

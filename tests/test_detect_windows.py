@@ -1,0 +1,129 @@
+"""Key frames searched around the faces of their whole-searched neighbours (facecluster.faces.detect.windows)."""
+import numpy as np
+import pytest
+
+from facecluster.faces.detect import make_detector
+from facecluster.faces.detect import windows as W
+from facecluster.faces.detect.base import FaceDetector
+from facecluster.types import Shots
+
+
+class SquareDetector(FaceDetector):
+    """Finds white squares (pixel value 255) in a dark image: each square is a 'face' (score 0.9).
+
+    A square cut by the image's edge gets a box cut short, as a real detector's would."""
+
+    name = "squares"
+    calls: list
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    @property
+    def params(self) -> dict:
+        return {}
+
+    def detect(self, rgb):
+        self.calls.append(rgb.shape[:2])
+        white = rgb[..., 0] == 255
+        boxes = []
+        seen = np.zeros_like(white)
+        for y, x in zip(*np.nonzero(white & ~seen)):
+            if seen[y, x]:
+                continue
+            x2 = x
+            while x2 < white.shape[1] and white[y, x2]:
+                x2 += 1
+            y2 = y
+            while y2 < white.shape[0] and white[y2, x]:
+                y2 += 1
+            seen[y:y2, x:x2] = True
+            boxes.append([x, y, x2, y2])
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        return boxes, np.full(len(boxes), 0.9, np.float32), np.full((len(boxes), 5, 2), np.nan, np.float32)
+
+
+def _frame(squares, height=120, width=200):
+    rgb = np.zeros((height, width, 3), np.uint8)
+    for x1, y1, x2, y2 in squares:
+        rgb[y1:y2, x1:x2] = 255
+    return rgb
+
+
+def test_whole_searched_key_frames_open_and_close_every_shot():
+    shots = Shots(starts=np.array([0, 10]), ends=np.array([9, 40]))
+    key = np.array([0, 3, 6, 9, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37, 40])
+    full = W.full_key_frames(key, shots, 3)
+    assert key[full].tolist() == [0, 9, 10, 19, 28, 37, 40]
+    before, after = W.neighbours(key, full)
+    assert before.tolist() == [0, 0, 0, 9, 10, 10, 10, 19, 19, 19, 28, 28, 28, 37, 40]
+    assert after.tolist() == [0, 9, 9, 9, 10, 19, 19, 19, 28, 28, 28, 37, 37, 37, 40]
+    assert W.full_key_frames(key, shots, 1).all()
+
+
+def test_one_window_for_a_face_seen_on_both_sides_and_a_wider_one_for_a_face_seen_once():
+    before = np.array([[10, 10, 30, 30], [100, 50, 120, 70]], float)
+    after = np.array([[14, 10, 34, 30]], float)
+    wins = W.search_windows((before, np.array([0.9, 0.9])), (after, np.array([0.9])), height=120, width=200)
+    assert len(wins) == 2
+    both, once = wins
+    reach = W.MARGIN * 20
+    assert np.allclose(both, [max(0, 10 - reach), max(0, 10 - reach), 34 + reach, 30 + reach])
+    reach = W.MARGIN_ONE_SIDE * 20
+    assert np.allclose(once, [100 - reach, 50 - reach, min(200, 120 + reach), 70 + reach])
+    # A face the detector was unsure of: more of the frame around it.
+    unsure = W.search_windows((before[:1], np.array([0.55])), (after, np.array([0.58])), 120, 200, unsure_below=0.6)
+    reach = W.MARGIN_UNSURE * 20
+    assert np.allclose(unsure, [[0, 0, 34 + reach, 30 + reach]])
+    none = (np.zeros((0, 4)), np.zeros(0))
+    assert W.search_windows(none, none, 120, 200).shape == (0, 4)
+
+
+def test_windows_snap_to_the_grid_and_overlapping_ones_merge():
+    cut = W.grid_windows(np.array([[5, 5, 40, 40], [45, 5, 70, 40], [150, 80, 190, 110]], float), 1.0, 1.0, 224, 128, 32)
+    assert cut.tolist() == [[0, 0, 96, 64], [128, 64, 192, 128]]  # the first two share a column of cells: merged
+
+
+def test_faces_found_in_windows_only_and_not_when_cut_by_a_window_edge():
+    det = SquareDetector()
+    rgb = _frame([(20, 20, 40, 40), (140, 60, 160, 80)])
+    (boxes, scores), = W.detect_in_windows(det, [rgb], [np.array([[10, 10, 50, 50]], float)])
+    assert boxes.tolist() == [[20, 20, 40, 40]] and scores.tolist() == [pytest.approx(0.9)]
+    assert det.calls == [(40, 40)]  # only the window was searched
+    # A window whose inner edge cuts a face: that face does not count.
+    (boxes, _), = W.detect_in_windows(det, [rgb], [np.array([[0, 0, 30, 60]], float)])
+    assert boxes.shape == (0, 4)
+    # Windows covering most of the frame: it is searched whole.
+    det.calls.clear()
+    (boxes, _), = W.detect_in_windows(det, [rgb], [np.array([[0, 0, 200, 100]], float)])
+    assert det.calls == [(120, 200)] and len(boxes) == 2
+
+
+def test_centerface_in_a_window_finds_the_face_it_finds_in_the_whole_picture(astronaut):
+    det = make_detector("centerface")
+    boxes, scores, _ = det.detect(astronaut)
+    (found, found_scores), = W.detect_in_windows(det, [astronaut], [W.search_windows((boxes, scores), (boxes, scores), *astronaut.shape[:2])])
+    assert len(found) == 1
+    assert np.abs(found[0] - boxes[0]).max() < 3.0 and abs(found_scores[0] - scores[0]) < 0.05
+
+
+def test_key_frame_search_over_a_stream_that_ends_early():
+    from types import SimpleNamespace
+
+    shots = Shots(starts=np.array([0]), ends=np.array([8]))
+    key = np.array([0, 2, 4, 6, 8])
+    full = W.full_key_frames(key, shots, 2)
+    assert key[full].tolist() == [0, 4, 8]
+    square = {0: (20, 20, 40, 40), 2: (24, 20, 44, 40), 4: (28, 20, 48, 40), 6: (32, 20, 52, 40)}
+    det = SquareDetector()
+    search = W.KeyFrameSearch(det, key, full, batch_size=1)
+    done = []
+    for index in (0, 2, 4, 6):  # frame 8 never comes: the video ended early
+        newcomer = [(150, 80, 170, 100)] if index in (2, 6) else []  # seen on no whole-searched frame
+        done += search.feed(SimpleNamespace(index=index, rgb=_frame([square[index], *newcomer])))
+    assert sorted(f for f, *_ in done) == [0, 2, 4]
+    done += search.finish()
+    found = {f: boxes.tolist() for f, boxes, _ in done}
+    assert sorted(found) == [0, 2, 4, 6]
+    assert all(found[f] == [list(square[f])] for f in found)  # the windows hold the square, not the newcomer
+    assert det.calls.count((120, 200)) == 2 and len(det.calls) == 4  # frames 0 and 4 whole, 2 and 6 in a window each
