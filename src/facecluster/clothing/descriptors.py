@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from facecluster.types import Detections, Shots
-from facecluster.video.decode import iter_frames
+from facecluster.video.decode import iter_frames, prefetched
 
 CODE_VERSION = 1  # bump when a change alters the descriptors
 
@@ -176,7 +176,7 @@ def describe_video(path: str | Path, shots: Shots, detections: Detections, rows:
     middle frame of each shot with faces and torsos masked. Decodes only the frames needed.
     """
     collector = VideoClothing(shots, detections, rows)
-    for n, frame in enumerate(iter_frames(path, frames=collector.wanted)):
+    for n, frame in enumerate(prefetched(iter_frames(path, frames=collector.wanted))):
         collector.add(frame.index, frame.rgb)
         if hook:
             hook(n + 1, len(collector.wanted))

@@ -6,7 +6,7 @@ import numpy as np
 
 from facecluster.outputs.folders import OutputFiles
 from facecluster.pipeline.video import VideoResult
-from facecluster.video.decode import iter_frames
+from facecluster.video.decode import iter_frames, prefetched
 
 CHIPS_PER_PERSON = 6
 CHIP_SIDE = 112
@@ -60,7 +60,7 @@ def write_chips(
     files.claim(*(rel for rel, _, _ in jobs))
     written: set[str] = set()
     if by_frame:
-        for frame in iter_frames(result.info.path, frames=set(by_frame)):
+        for frame in prefetched(iter_frames(result.info.path, frames=set(by_frame))):
             for rel, r, torso in by_frame[frame.index]:
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
                 box = result.detections.boxes[r]

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from facecluster.types import Shots
-from facecluster.video.decode import iter_frames
+from facecluster.video.decode import iter_frames, prefetched
 
 CODE_VERSION = 2  # bump when a change alters the shots found
 THUMB_SIZE = (64, 36)
@@ -132,7 +132,7 @@ def detect_video_shots(path: str | Path, total: int | None = None,
     the shots found are the same as from full frames on both dev clips (tests/test_shots.py)."""
     scores, times = [], []
     previous = None
-    for frame in iter_frames(path, thumbnail=THUMB_SIZE):
+    for frame in prefetched(iter_frames(path, thumbnail=THUMB_SIZE), depth=64):
         signature = frame_signature(frame.rgb)
         scores.append(0.0 if previous is None else float(change_scores(np.stack([previous, signature]))[1]))
         previous = signature
