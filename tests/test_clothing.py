@@ -50,6 +50,25 @@ def test_nearer_people_occlude_and_torsos_out_of_frame_are_invalid():
     assert not clothing_descriptors(frame_with_people([]), edge)[1][0]
 
 
+def test_histogram_bins_are_the_documented_ones():
+    """The OpenCV histogram counts each pixel in the bin the module's docstring defines: hue h·12 // 256 and
+    saturation (s − 51)·3 // 205 where S ≥ 0.2 and V ≥ 0.15, else value v·6 // 256 (checked on random pixels)."""
+    from facecluster.clothing.descriptors import HUE_BINS, SAT_BINS, VALUE_BINS, _chromatic, _histogram
+
+    rng = np.random.default_rng(4)
+    hsv = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    hsv[0, :, 1], hsv[1, :, 2] = np.arange(53) + 30, np.arange(53) + 10  # values around the chromatic limits
+    mask = rng.random((37, 53)) < 0.7
+    h, s_, v = (hsv[..., c][mask].astype(int) for c in range(3))
+    chromatic = (s_ >= 51) & (v >= 38)
+    expected = np.zeros(DESCRIPTOR_DIM)
+    np.add.at(expected, np.minimum(h[chromatic] * HUE_BINS // 256, HUE_BINS - 1) * SAT_BINS
+              + np.minimum((s_[chromatic] - 51) * SAT_BINS // 205, SAT_BINS - 1), 1)
+    np.add.at(expected, HUE_BINS * SAT_BINS + np.minimum(v[~chromatic] * VALUE_BINS // 256, VALUE_BINS - 1), 1)
+    got = _histogram(hsv, _chromatic(hsv), mask.view(np.uint8))
+    assert np.array_equal(got, np.sqrt(expected / expected.sum()).astype(np.float32))
+
+
 def test_background_ignores_people():
     empty = frame_with_people([], background=(30, 120, 30))
     crowded = frame_with_people([((60, 40, 100, 90), (200, 30, 30)), ((200, 40, 240, 90), (30, 30, 200))], background=(30, 120, 30))

@@ -57,15 +57,24 @@ def _mask_out(mask: np.ndarray, origin: tuple[int, int], box) -> None:
         mask[oy1:oy2, ox1:ox2] = False
 
 
-def _histogram(pix: np.ndarray) -> np.ndarray:
-    """(DESCRIPTOR_DIM,) square-rooted L1 histogram of HSV pixels (n, 3) int (OpenCV's full-range HSV)."""
-    h, s, v = pix[:, 0], pix[:, 1], pix[:, 2]
-    chromatic = (s >= 51) & (v >= 38)
-    hue_bin = np.minimum(h[chromatic] * HUE_BINS // 256, HUE_BINS - 1)
-    sat_bin = np.minimum((s[chromatic] - 51) * SAT_BINS // 205, SAT_BINS - 1)
-    value_bin = np.minimum(v[~chromatic] * VALUE_BINS // 256, VALUE_BINS - 1)
-    bins = np.concatenate([hue_bin * SAT_BINS + sat_bin, HUE_BINS * SAT_BINS + value_bin])
-    hist = np.bincount(bins, minlength=DESCRIPTOR_DIM).astype(np.float64)
+def _chromatic(hsv: np.ndarray) -> np.ndarray:
+    """(H, W) uint8, 255 where a pixel of HSV (OpenCV's full range) counts as chromatic (S ≥ 0.2 and V ≥ 0.15)."""
+    import cv2
+
+    return cv2.inRange(hsv, (0, 51, 38), (255, 255, 255))
+
+
+def _histogram(hsv: np.ndarray, chromatic: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(DESCRIPTOR_DIM,) square-rooted L1 histogram of the pixels of ``hsv`` (h, w, 3) uint8 where ``mask``
+    (h, w) uint8 is non-zero; ``chromatic`` from :func:`_chromatic` for the same pixels."""
+    import cv2
+
+    colour = cv2.bitwise_and(mask, chromatic)
+    grey = cv2.bitwise_and(mask, cv2.bitwise_not(chromatic))
+    # Hue bins h·12 // 256, saturation bins (s − 51)·3 // 205, value bins v·6 // 256: OpenCV's uniform bins.
+    hue_sat = cv2.calcHist([hsv], [0, 1], colour, [HUE_BINS, SAT_BINS], [0, 256, 51, 256])
+    value = cv2.calcHist([hsv], [2], grey, [VALUE_BINS], [0, 256])
+    hist = np.concatenate([hue_sat.ravel(), value.ravel()]).astype(np.float64)
     return np.sqrt(hist / hist.sum()).astype(np.float32)
 
 
@@ -88,6 +97,7 @@ def clothing_descriptors(rgb: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
     if K == 0:
         return out, valid
     hsv = _hsv(rgb)
+    chromatic = _chromatic(hsv)
     torsos = [torso_box(f, rgb.shape) for f in faces]
     sizes = (faces[:, 2] - faces[:, 0]) * (faces[:, 3] - faces[:, 1])
     for k in range(K):
@@ -99,9 +109,9 @@ def clothing_descriptors(rgb: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
             _mask_out(mask, (x1, y1), faces[j])
             if j != k and sizes[j] > sizes[k]:  # a larger face is nearer: its body hides this one's
                 _mask_out(mask, (x1, y1), torsos[j])
-        if mask.sum() < MIN_VISIBLE:
+        if np.count_nonzero(mask) < MIN_VISIBLE:
             continue
-        out[k] = _histogram(hsv[y1:y2, x1:x2][mask].astype(np.int32))
+        out[k] = _histogram(hsv[y1:y2, x1:x2], chromatic[y1:y2, x1:x2], mask.view(np.uint8))
         valid[k] = True
     return out, valid
 
@@ -119,13 +129,15 @@ def background_descriptor(rgb: np.ndarray, faces: np.ndarray) -> np.ndarray:
         _mask_out(mask, (0, 0), f)
         _mask_out(mask, (0, 0), torso_box(f, rgb.shape))
     hsv = _hsv(rgb)
+    chromatic = _chromatic(hsv)
     g = BACKGROUND_GRID
     cells = []
     for i in range(g):
         for j in range(g):
             ys, xs = slice(H * i // g, H * (i + 1) // g), slice(W * j // g, W * (j + 1) // g)
             m = mask[ys, xs]
-            cells.append(_histogram(hsv[ys, xs][m].astype(np.int32)) if m.sum() >= MIN_VISIBLE else np.zeros(DESCRIPTOR_DIM, np.float32))
+            cells.append(_histogram(hsv[ys, xs], chromatic[ys, xs], np.ascontiguousarray(m).view(np.uint8))
+                         if np.count_nonzero(m) >= MIN_VISIBLE else np.zeros(DESCRIPTOR_DIM, np.float32))
     return (np.concatenate(cells) / g).astype(np.float32)
 
 
