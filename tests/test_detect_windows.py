@@ -127,3 +127,17 @@ def test_key_frame_search_over_a_stream_that_ends_early():
     assert sorted(found) == [0, 2, 4, 6]
     assert all(found[f] == [list(square[f])] for f in found)  # the windows hold the square, not the newcomer
     assert det.calls.count((120, 200)) == 2 and len(det.calls) == 4  # frames 0 and 4 whole, 2 and 6 in a window each
+
+
+def test_half_resolution_only_where_every_face_around_is_large_and_sure(astronaut):
+    big, small = np.array([[10, 10, 110, 110]], float), np.array([[10, 10, 40, 40]], float)
+    assert W.large_and_sure([(big, np.array([0.95])), (big, np.array([0.9]))], sure=0.8)
+    assert not W.large_and_sure([(big, np.array([0.95])), (small, np.array([0.9]))], sure=0.8)
+    assert not W.large_and_sure([(big, np.array([0.95])), (big, np.array([0.7]))], sure=0.8)
+    assert not W.large_and_sure([(np.zeros((0, 4)), np.zeros(0))] * 2, sure=0.8)
+    # The astronaut's face (~100 px) is found at half resolution too, in nearly the same box.
+    det = make_detector("centerface")
+    boxes, scores, _ = det.detect(astronaut)
+    wins = W.search_windows((boxes, scores), (boxes, scores), *astronaut.shape[:2])
+    (half, half_scores), = W.detect_in_windows(det, [astronaut], [wins], halves=[True])
+    assert len(half) == 1 and np.abs(half[0] - boxes[0]).max() < 6.0 and half_scores[0] > 0.8
