@@ -154,7 +154,7 @@ def test_key_frames_searched_around_the_faces_of_their_neighbours(demo_video, tm
 
     searched = []
     own = windows.detect_in_windows
-    monkeypatch.setattr(windows, "detect_in_windows", lambda det, images, wins: searched.append(len(images)) or own(det, images, wins))
+    monkeypatch.setattr(windows, "detect_in_windows", lambda det, images, *rest: searched.append(len(images)) or own(det, images, *rest))
     monkeypatch.setattr(pipeline_video, "DETECT_CHUNK_FRAMES", 4)
     config = PipelineConfig(detect_every=2, full_frame_every=3)
     result = run_video(demo_video, tmp_path / "windows", config)
