@@ -21,7 +21,7 @@ class PipelineConfig:
     # detection recall >= 0.98 and B-cubed F not lower on both dev clips (benchmarks/results/detect_every.md); k=5 lost both.
     detect_every: int = 3
     # Of the key frames, search every 2nd one whole and the others around the faces of those (faces.detect.windows):
-    # detection ~30 % faster with the same recall and B-cubed F on both dev clips (recall -0.003 on the two joined);
+    # detection 30-40 % faster with the same recall and B-cubed F on both dev clips (recall -0.003 on the two joined);
     # every 3rd saved a little more but lost 0.010 recall on the joined clip (benchmarks/results/detect_every.md).
     full_frame_every: int = 2
     min_iou: float = 0.3

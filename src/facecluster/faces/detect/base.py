@@ -18,6 +18,7 @@ class FaceDetector(ABC):
     name: str = "detector"
     threads: int = 1  # images :meth:`detect_many` works on at once
     code_version: int = 1  # bump in a backend when a change alters its output
+    grid: int = 1  # parts of the network input aligned to this many pixels give the same results as the whole input
 
     @property
     @abstractmethod
@@ -37,9 +38,7 @@ class FaceDetector(ABC):
         return [fn(image) for image in images]
 
     # Searching parts of a frame (facecluster.faces.detect.windows): a detector that scales frames before its network
-    # says how, so that a part can be cut from exactly the pixels the network sees for the whole frame.
-    grid: int = 1  # parts of the network input aligned to this many pixels give the same results as the whole input
-
+    # says how (network_input, grid), so that a part can be cut from exactly the pixels the network sees for the whole frame.
     def network_input(self, rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
         """The frame as the network sees it: (image, sx, sy), an image pixel being sx × sy frame pixels."""
         return rgb, 1.0, 1.0

@@ -118,6 +118,7 @@ class CenterFaceDetector(FaceDetector):
     """
 
     name = "centerface"
+    grid = 32  # the network's largest stride
 
     def __init__(
         self,
@@ -156,8 +157,6 @@ class CenterFaceDetector(FaceDetector):
             "nms_iou": self.nms_iou,
             "max_input_side": self.max_input_side,
         }
-
-    grid = 32  # the network's largest stride
 
     def network_input(self, rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
         h, w = rgb.shape[:2]
