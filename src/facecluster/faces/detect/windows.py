@@ -20,7 +20,7 @@ box and score it gets in the whole frame. Windows that overlap are merged; where
 windows would cover more than ``FULL_AREA`` of the frame, the frame is searched whole.
 Where every face on both sides is large (``HALF_MIN_SIDE`` px or more) and sure (``HALF_SURE``
 above the threshold), the windows are cut from the network input scaled to half its size
-(a quarter of the cost; on Sweden's close-ups ~1.3 s of its ~15 s of detection, with the
+where its sides stay multiples of the grid (a quarter of the cost; on Sweden's close-ups ~1.3 s of its ~15 s of detection, with the
 same faces found on the dev clips and the two joined).
 
 A face found in a window counts only if its box does not touch a window edge that lies
