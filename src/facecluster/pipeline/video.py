@@ -105,8 +105,7 @@ class _Stages:
         params = {"detector": detector.params, "every": cfg.detect_every, "code": detector.code_version,
                   "frames": "shot-aligned" if cfg.detect_every > 1 else "all"}
         if cfg.full_frame_every > 1:
-            params["windows"] = {"full_every": cfg.full_frame_every, "margin": [windows_mod.MARGIN, windows_mod.MARGIN_ONE_SIDE, windows_mod.MARGIN_UNSURE, windows_mod.UNSURE],
-                                 "pair_iou": windows_mod.PAIR_IOU, "full_area": windows_mod.FULL_AREA, "half": [windows_mod.HALF_MIN_SIDE, windows_mod.HALF_SURE], "code": windows_mod.CODE_VERSION}
+            params["windows"] = windows_mod.search_params(cfg.full_frame_every)
         key = stage_key("detect", params, [upstream])
         key_array = key_frames(shots, num_frames, cfg.detect_every)
         full = windows_mod.full_key_frames(key_array, shots, cfg.full_frame_every)

@@ -54,6 +54,12 @@ HALF_SURE = 0.3  # above the detector's threshold
 EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
 
 
+def search_params(full_every: int) -> dict:
+    """Everything that changes what the window search finds, as JSON-able values (for the detection cache key)."""
+    return {"full_every": full_every, "margin": [MARGIN, MARGIN_ONE_SIDE, MARGIN_UNSURE, UNSURE], "pair_iou": PAIR_IOU,
+            "full_area": FULL_AREA, "half": [HALF_MIN_SIDE, HALF_SURE], "edge": EDGE_PX, "code": CODE_VERSION}
+
+
 def full_key_frames(key: np.ndarray, shots: Shots, full_every: int) -> np.ndarray:
     """Which key frames are searched whole: (K,) bool for the sorted key frames ``key``.
 
