@@ -122,12 +122,11 @@ class _Stages:
         if todo:
             self.embedder_ready = _load_in_background(cfg)
             # Faces of whole-searched frames in cached chunks that windows to search now need (few: at chunk edges).
-            known = {}
-            for f in windows_mod.neighbours_outside(key_array, full, todo):
-                part = parts[wanted.index(f) // DETECT_CHUNK_FRAMES]
+            search = windows_mod.KeyFrameSearch(detector, key_array, full)
+            for f in search.neighbours_outside(todo):
+                part = parts[int(np.searchsorted(key_array, f)) // DETECT_CHUNK_FRAMES]
                 here = part["frames"] == f
-                known[f] = (part["boxes"][here].reshape(-1, 4), part["scores"][here])
-            search = windows_mod.KeyFrameSearch(detector, key_array, full, known)
+                search.known[f] = (part["boxes"][here].reshape(-1, 4), part["scores"][here])
             buffers: dict[int, list] = {}
             remaining = {c: len(chunks[c]) for c in set(todo.values())}
 

@@ -220,24 +220,29 @@ class KeyFrameSearch:
     ``batch_size`` (side by side, :meth:`FaceDetector.detect_many`), each other one in windows
     (:func:`detect_in_windows`) once the whole-searched frame after it is done; until then it waits, decoded.
 
-    key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames`. ``known``: the faces, boxes (B, 4)
-    and scores (B,), of whole-searched frames that will not be fed (found earlier, e.g. cached), for the windows
-    next to them.
+    key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames`. :attr:`known` takes the faces,
+    boxes (B, 4) and scores (B,), of whole-searched frames that will not be fed (found earlier, e.g. cached) but
+    that windows to search need (:meth:`neighbours_outside`).
     :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order."""
 
-    def __init__(self, detector: FaceDetector, key: np.ndarray, full: np.ndarray,
-                 known: dict[int, tuple[np.ndarray, np.ndarray]] | None = None, batch_size: int | None = None) -> None:
+    def __init__(self, detector: FaceDetector, key: np.ndarray, full: np.ndarray, batch_size: int | None = None) -> None:
         self.detector = detector
         before, after = neighbours(key, full)
         self.is_full = dict(zip(np.asarray(key).tolist(), np.asarray(full).tolist()))
         self.around = {f: (b, a) for f, b, a, whole in zip(np.asarray(key).tolist(), before.tolist(), after.tolist(), full.tolist())
                        if not whole}
-        self.known = dict(known or {})
+        self.known: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.found: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # faces of whole-searched frames, while windows need them
-        self.unsure_below = float(getattr(detector, "score_threshold", 0.0)) + UNSURE
+        self.threshold = float(getattr(detector, "score_threshold", 0.0))
         self.batch_size = batch_size or 2 * detector.threads
         self.batch: list = []  # whole-searched frames, decoded, to detect
         self.waiting: list = []  # window frames, decoded, until the whole-searched frame after them is done
+
+    def neighbours_outside(self, frames: Iterable[int]) -> set[int]:
+        """The whole-searched key frames next to the window frames among ``frames`` that are not in ``frames``
+        themselves (e.g. frames to detect now next to frames detected earlier)."""
+        frames = set(frames)
+        return {n for f, around in self.around.items() if f in frames for n in around if n not in frames}
 
     def _faces_at(self, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
         return self.found.get(frame, self.known.get(frame))
@@ -267,10 +272,9 @@ class KeyFrameSearch:
             self.batch.clear()
         ready = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is not None]
         if ready:
-            windows = [search_windows(*(self._faces_at(n) for n in self.around[f.index]), *f.rgb.shape[:2], self.unsure_below)
-                       for f in ready]
-            halves = [large_and_sure([self._faces_at(n) for n in self.around[f.index]], self.unsure_below - UNSURE + HALF_SURE)
-                      for f in ready]
+            sides = [[self._faces_at(n) for n in self.around[f.index]] for f in ready]  # faces before and after
+            windows = [search_windows(*faces, *f.rgb.shape[:2], self.threshold + UNSURE) for f, faces in zip(ready, sides)]
+            halves = [large_and_sure(faces, self.threshold + HALF_SURE) for faces in sides]
             for frame, (boxes, scores) in zip(ready, detect_in_windows(self.detector, [f.rgb for f in ready], windows, halves)):
                 done.append((frame.index, boxes, scores))
             self.waiting = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is None]
@@ -278,15 +282,3 @@ class KeyFrameSearch:
         for f in [f for f in self.found if f < oldest]:
             del self.found[f]
         return done
-
-
-def neighbours_outside(key: np.ndarray, full: np.ndarray, frames: Iterable[int]) -> set[int]:
-    """The whole-searched key frames next to the window frames among ``frames`` that are not in ``frames``
-    themselves (e.g. frames to detect now next to frames detected earlier)."""
-    frames = set(frames)
-    before, after = neighbours(key, full)
-    out = set()
-    for f, b, a, whole in zip(np.asarray(key).tolist(), before.tolist(), after.tolist(), np.asarray(full).tolist()):
-        if not whole and f in frames:
-            out.update(n for n in (b, a) if n not in frames)
-    return out
