@@ -41,11 +41,12 @@ def base_stop(X: np.ndarray) -> float:
     return float(model.distance_threshold_)
 
 
-def adapted(learner: str, variant: str, seed: int, X: np.ndarray, tids, frames, secs: list[float]) -> np.ndarray:
-    """The features ``learner`` makes of X (X itself for ``none``); the training time is appended to ``secs``.
+def adapted(learner: str, variant: str, seed: int, X: np.ndarray, tids, frames, secs: list[float]) -> tuple[np.ndarray, float]:
+    """The features ``learner`` makes of X (X itself for ``none``) and their distance scale against X (CCL's
+    ``distance_scale_``, 1.0 for the others); the training time is appended to ``secs``.
     Track learners get the faces' tracks and frames where there are any."""
     if learner == "none":
-        return X
+        return X, 1.0
     if variant == WITHOUT_TRACKS:
         model = make_learner(learner, "tuned", seed).set_params(train_without_tracks=True)
     else:
@@ -53,7 +54,7 @@ def adapted(learner: str, variant: str, seed: int, X: np.ndarray, tids, frames, 
     t0 = time.perf_counter()
     model.fit(X, tids, frames) if learner in TRACK_METHODS and tids is not None else model.fit(X)
     secs.append(time.perf_counter() - t0)
-    return model.transform(X)
+    return model.transform(X), float(getattr(model, "distance_scale_", 1.0))
 
 
 def clip_rows(clip, learner: str, variant: str, seeds: list[int]) -> list[dict]:
@@ -61,10 +62,10 @@ def clip_rows(clip, learner: str, variant: str, seeds: list[int]) -> list[dict]:
     runs: dict[tuple, list] = {}
     secs = []
     for seed in seeds if learner != "none" else [0]:
-        F = adapted(learner, variant, seed, X, tids, frames, secs)
+        F, scale = adapted(learner, variant, seed, X, tids, frames, secs)
         for cues in ("face", "auto"):
             for known in (True, False):
-                s = clip.score(F, cues=cues, known_k=known, calibrate_on=X if learner in BASE_SCALE_METHODS else None)
+                s = clip.score(F, cues=cues, known_k=known, calibrate_on=X if learner in BASE_SCALE_METHODS else None, scale=scale)
                 runs.setdefault((cues, known), []).append(s)
     return [{"set": clip.name, "faces": len(X), "k_true": clip.k, "cues": cues, "k": "given" if known else "estimated",
              "learner": learner, "variant": variant if learner != "none" else "–", "runs": runs[(cues, known)],
@@ -76,14 +77,14 @@ def face_rows(name: str, X: np.ndarray, y: np.ndarray, learner: str, variant: st
     runs: dict[bool, list] = {}
     secs = []
     for seed in seeds if learner != "none" else [0]:
-        F = adapted(learner, variant, seed, X, None, None, secs)
+        F, scale = adapted(learner, variant, seed, X, None, None, secs)
         runs.setdefault(True, []).append(score_faces(F, y, known_k=True))
         if learner not in BASE_SCALE_METHODS:
             runs.setdefault(False, []).append(score_faces(F, y, known_k=False))
         else:
             from facecluster import cluster_embeddings
 
-            labels = cluster_embeddings(F, distance_threshold=stop, random_state=seed)
+            labels = cluster_embeddings(F, distance_threshold=stop * scale, random_state=seed)
             runs.setdefault(False, []).append({**all_scores(y, labels), "people": len(np.unique(labels))})
     return [{"set": name, "faces": len(X), "k_true": len(np.unique(y)), "cues": "–", "k": "given" if known else "estimated",
              "learner": learner, "variant": variant if learner != "none" else "–", "runs": runs[known],
@@ -131,8 +132,8 @@ def main() -> None:
                 add(face_rows(name, X, y, learner, variant, args.seeds))
     intro = ("Clips: the pipeline's clustering stage on the adapted features of its embedded faces (`--cues face` and the "
              "default cues); scored on the faces matched to the ground truth, as `facecluster eval` does. Face sets: Ward with K "
-             "given, `cluster_embeddings` with K estimated. For CCL the stop distance is calibrated on the base vectors "
-             f"(as the pipeline does); SSiam/TSiam calibrate it in their own space. Seeds {args.seeds}; mean ± std; fit s: one training on 2 cores.")
+             "given, `cluster_embeddings` with K estimated. For CCL the stop distance is calibrated on the base vectors, "
+             f"times CCL's `distance_scale_` (as the pipeline does); SSiam/TSiam calibrate it in their own space. Seeds {args.seeds}; mean ± std; fit s: one training on 2 cores.")
     out = Path(__file__).parent / "results"
     write_markdown(out / "learn.md", "\n".join(["# Learners on every labelled set", "", intro, "", *lines]), "bench_learn.py")
     write_json(out / "learn.json", json.loads(json.dumps(rows, default=float)), "bench_learn.py")

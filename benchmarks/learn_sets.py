@@ -54,16 +54,17 @@ class ClipSet:
         rows = self.embeddings.rows
         return self.embeddings.vectors, self.tracks.track_ids[rows], self.detections.frames[rows]
 
-    def score(self, vectors: np.ndarray, *, cues: str, known_k: bool, calibrate_on: np.ndarray | None = None) -> dict:
+    def score(self, vectors: np.ndarray, *, cues: str, known_k: bool, calibrate_on: np.ndarray | None = None,
+              scale: float = 1.0) -> dict:
         """Scores of the pipeline's clustering of ``vectors`` (one row per embedded face), K given (the true
         one) or estimated; ``calibrate_on``: the base vectors of the same faces where ``vectors`` were
-        learned (the stop is calibrated on them)."""
+        learned (the stop is calibrated on them, times ``scale``: the learner's ``distance_scale_``)."""
         config = replace(self.stages.config, cues=cues, num_people=self.k if known_k else None)
         self.stages.config = config
         emb = Embeddings(rows=self.embeddings.rows, vectors=np.asarray(vectors, np.float32))
         clothing = self.clothing if config.uses_clothing else None
         base = None if calibrate_on is None else Embeddings(rows=self.embeddings.rows, vectors=np.asarray(calibrate_on, np.float32))
-        _, track_person = self.stages.clustering(self.detections, self.tracks, emb, self.shots, clothing, base)
+        _, track_person = self.stages.clustering(self.detections, self.tracks, emb, self.shots, clothing, base, scale)
         tids = self.tracks.track_ids
         rows = np.flatnonzero(tids >= 0)
         pred = [{"frame": str(int(self.detections.frames[r])), **{k: str(float(v)) for k, v in zip(("x1", "y1", "x2", "y2"),

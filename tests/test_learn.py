@@ -270,6 +270,39 @@ def test_ccl_without_tracks_trains_only_when_asked():
     assert make_learner("ccl", "paper", 0).train_without_tracks and not make_learner("ccl", "tuned", 0).train_without_tracks
 
 
+def test_distance_scale_measures_the_shrinkage_between_pseudo_clusters():
+    from facecluster.distances import l2_normalize
+    from facecluster.learn.ccl import distance_scale
+
+    rng = np.random.default_rng(0)
+    base = l2_normalize(rng.normal(size=(40, 6)))
+    labels = np.arange(40) // 2  # pairs of groups share a pseudo-label
+    assert distance_scale(base, base, labels, rng) == pytest.approx(1.0)
+    assert distance_scale(base, 0.7 * base, labels, rng) == pytest.approx(0.7)
+    # Pulling each pseudo-cluster onto one point changes nothing measured: only pairs of two
+    # pseudo-labels count, nearest in the base space.
+    pulled = base.copy()
+    pulled[1::2] = pulled[0::2]
+    ratios = [np.linalg.norm(pulled[i] - pulled[j]) / np.linalg.norm(base[i] - base[j]) for i, j in
+              ((i, min((j for j in range(40) if labels[j] != labels[i]), key=lambda j: np.linalg.norm(base[i] - base[j])))
+               for i in range(40))]
+    assert distance_scale(base, pulled, labels, rng) == pytest.approx(np.median(ratios))
+    assert distance_scale(base, base, np.zeros(40, np.int64), rng) == 1.0  # one pseudo-cluster: nothing to measure
+    many = l2_normalize(rng.normal(size=(2500, 6)))  # a sample of the groups is enough: same answer on a uniform shrink
+    assert distance_scale(many, 0.5 * many, np.arange(2500), rng) == pytest.approx(0.5)
+
+
+def test_ccl_reports_its_distance_scale():
+    from facecluster.learn import CCL
+
+    X, tids, frames = _tracks_of_two_people(spread=0.9)
+    trained = CCL(epochs=10, random_state=0).fit(X, tids, frames)
+    assert trained.trained_ and 0.3 < trained.distance_scale_ < 1.5 and trained.distance_scale_ != 1.0
+    again = CCL(epochs=10, random_state=0).fit(X, tids, frames)
+    assert again.distance_scale_ == trained.distance_scale_
+    assert CCL(epochs=5, random_state=0).fit(*_tracks_of_two_people(tracks=6)).distance_scale_ == 1.0  # not trained
+
+
 @pytest.mark.shared_data
 def test_ssiam_defaults_do_not_lose_to_the_base_vectors_on_jurassic_park():
     """The paper's own protocol (Ward, K known, WCP): the default SSiam, mean of 3 seeds, >= the base vectors.

@@ -100,3 +100,19 @@ def test_hamilton_with_estimated_people(tmp_path):
                                                        capture_output=True, text=True).stdout)
     assert faces_alone["ccl"]["bcubed_f"] >= faces_alone["none"]["bcubed_f"] + 0.02, faces_alone
     assert faces_alone["ccl"]["num_people_pred"] == 13, faces_alone
+
+
+@pytest.mark.shared_data
+def test_sweden_learned_features_keep_every_person_apart(tmp_path):
+    """CCL's learned space draws close pairs of different people together too; its stop distance is the
+    base one times the shrinkage CCL measures on the video (``distance_scale_``). Without that, two
+    people 1.09× the base stop apart merged in two seeds of three (0.983, 30 people; results/learn.md)."""
+    video = shared_data("video", "sweden.mp4")
+    gt = shared_data("video", "gt", "sweden")
+    cli = [sys.executable, "-m", "facecluster"]
+    proc = subprocess.run([*cli, "run", str(video), "-o", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "sweden" / "clusters.json").read_text())["learner"] == "ccl"
+    scores = json.loads(subprocess.run([*cli, "eval", str(tmp_path / "sweden"), str(gt), "--json"],
+                                       capture_output=True, text=True).stdout)
+    assert scores["bcubed_f"] >= 0.99 and scores["num_people_pred"] == 31, scores

@@ -248,12 +248,13 @@ class _Stages:
                    else np.zeros((0, embed_mod.EMBEDDING_DIM), np.float32))
         return key, Embeddings(rows=rows, vectors=vectors)
 
-    def learned(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings) -> Embeddings:
-        """Adapted face features (SSiam, TSiam, CCL) of the embedded faces; the base ones for ``none``."""
+    def learned(self, upstream: str, detections: Detections, tracks: Tracks, emb: Embeddings) -> tuple[Embeddings, float]:
+        """Adapted face features (SSiam, TSiam, CCL) of the embedded faces (the base ones for ``none``), and
+        the learned space's distance scale against the base one (CCL's ``distance_scale_``; 1.0 otherwise)."""
         cfg = self.config
         method = cfg.learn
         if method == "none" or len(emb.rows) < 2:
-            return emb
+            return emb, 1.0
         from facecluster.learn import variants
 
         learner = variants.make_learner(method, cfg.learn_variant, cfg.seed).set_params(device=cfg.device)
@@ -266,10 +267,11 @@ class _Stages:
                 learner.fit(emb.vectors)
             else:
                 learner.fit(emb.vectors, tracks.track_ids[emb.rows], detections.frames[emb.rows])
-            data = {"vectors": learner.transform(emb.vectors)}
+            data = {"vectors": learner.transform(emb.vectors),
+                    "distance_scale": np.float64(getattr(learner, "distance_scale_", 1.0))}
             self.cache.save("learn", key, data)
         self.hook("learn", 1, 1)
-        return Embeddings(rows=emb.rows, vectors=data["vectors"])
+        return Embeddings(rows=emb.rows, vectors=data["vectors"]), float(data["distance_scale"])
 
     @staticmethod
     def _clothing_key(upstream: str) -> str:
@@ -292,14 +294,15 @@ class _Stages:
         return key, data
 
     def clustering(self, detections: Detections, tracks: Tracks, emb: Embeddings, shots: Shots,
-                   clothing: dict | None, base: Embeddings | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   clothing: dict | None, base: Embeddings | None = None, base_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Track features (T, D) and the person of each track (T,), ordered by screen time;
         -1 for tracks that are probably not a face (:func:`~facecluster.cluster.tracks.not_a_face_tracks`).
 
         emb: the features to cluster; base: the network's own vectors of the same faces where
         emb was learned on this video. The stop distance is then calibrated on the base track
         features, whose pairs on screen together were not trained apart, and applied to the
-        learned distances (benchmarks/results/learn.md)."""
+        learned distances times ``base_scale``, how much the learned space shrinks distances
+        (CCL's ``distance_scale_``; benchmarks/results/learn.md)."""
         cfg = self.config
         features = track_means(tracks, emb, detections.scores)
         calibration_features = features if base is None else track_means(tracks, base, detections.scores)
@@ -326,12 +329,13 @@ class _Stages:
                 # The stop distance is calibrated on the faces alone: clothing shifts the distances of pairs on
                 # screen together (different clothes) upwards, which would make a cannot-link yardstick too lenient.
                 threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, FALLBACK["tracks"])
+                threshold *= base_scale if base is not None else 1.0
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, metric="precomputed")
             labels[keep] = model.fit_predict(distances[np.ix_(keep, keep)], cannot_link=sub_cannot)
         else:
             threshold = cfg.distance_threshold
             if threshold is None and base is not None and cfg.cluster == "average":
-                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, FALLBACK["tracks"])
+                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, FALLBACK["tracks"]) * base_scale
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold)
             labels[keep] = model.fit_predict(features[keep], cannot_link=sub_cannot)
         stop = getattr(model, "distance_threshold_", None)
@@ -404,7 +408,7 @@ def run_video(
         timings["embed"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        features_for_clustering = stages.learned(embed_key, detections, tracks, embeddings)
+        features_for_clustering, learned_scale = stages.learned(embed_key, detections, tracks, embeddings)
         timings["learn"] = time.perf_counter() - t0
 
         clothing = None
@@ -415,7 +419,7 @@ def run_video(
 
         t0 = time.perf_counter()
         base = embeddings if config.learn in BASE_SCALE_METHODS and len(embeddings.rows) >= 2 else None
-        features, track_person = stages.clustering(detections, tracks, features_for_clustering, shots, clothing, base)
+        features, track_person = stages.clustering(detections, tracks, features_for_clustering, shots, clothing, base, learned_scale)
         timings["cluster"] = time.perf_counter() - t0
     finally:
         # The embedder's background loading must not outlive the run (a thread left inside PyTorch's
