@@ -27,15 +27,23 @@ TRUE_K = {"short_hamilton_clip": 13, "sweden": 31, "hamilton_then_sweden": 44}
 
 
 def concatenate(data: Path, work: Path) -> tuple[Path, Path]:
-    """hamilton_then_sweden.mp4 and its ground-truth folder (frames of Sweden shifted by Hamilton's length)."""
+    """hamilton_then_sweden.mp4 and its ground-truth folder (frames of Sweden shifted by Hamilton's length).
+
+    Both clips name some of their people ``person_1`` … ``person_9``: in the joined ground truth each
+    label carries its clip's name (``sweden:person_2``), so that two different people stay two. (Until
+    2026-11-30 they did not: 9 of Hamilton's people were scored as Sweden's, and every joined score
+    before then counted keeping them apart as splitting one person.)"""
     import av
     import numpy as np
 
+    from facecluster.research.evaluate import EXCLUDED_LABELS
     from facecluster.video.decode import iter_frames
 
     video, gt = work / "hamilton_then_sweden.mp4", work / "gt_hamilton_then_sweden"
     if video.is_file() and (gt / "faces.csv").is_file():
-        return video, gt
+        with open(gt / "faces.csv", newline="") as f:
+            if all(":" in row["label"] or row["label"] in EXCLUDED_LABELS for row in csv.DictReader(f)):
+                return video, gt
     gt.mkdir(parents=True, exist_ok=True)
     offset, rows = 0, []
     with av.open(str(video), "w") as out:
@@ -51,6 +59,8 @@ def concatenate(data: Path, work: Path) -> tuple[Path, Path]:
             with open(data / "video" / "gt" / clip / "faces.csv", newline="") as f:
                 for row in csv.DictReader(f):
                     row["frame"] = str(int(row["frame"]) + offset)
+                    if row["label"] not in EXCLUDED_LABELS:
+                        row["label"] = f"{clip}:{row['label']}"
                     rows.append(row)
             offset += n
         for packet in stream.encode():
