@@ -107,6 +107,51 @@ def test_clothing_collected_in_the_embedding_pass(demo_video, tmp_path, monkeypa
     assert calls == [1] and np.array_equal(again.track_person, result.track_person)
 
 
+def test_report_chips_come_from_the_embedding_pass(demo_video, tmp_path, monkeypatch):
+    """Writing the report decodes nothing: its face and torso crops were cut in the embedding pass. Without
+    them (a cache from an older version) the report decodes the frames itself and writes the same files."""
+    import facecluster.outputs.chips as chips_mod
+
+    folder = tmp_path / "demo"
+    result = run_video(demo_video, folder, PipelineConfig())
+    assert result.report_crops is not None and result.report_crops.is_dir() and result.clothing is not None
+    decoded = []
+    own_decode = chips_mod.iter_frames
+    monkeypatch.setattr(chips_mod, "iter_frames", lambda *a, **k: decoded.append(1) or own_decode(*a, **k))
+    write_video_outputs(result, tmp_path / "from_cache")
+    assert decoded == []
+    chips = sorted((tmp_path / "from_cache" / "chips").rglob("*.jpg"))
+    assert any(c.name.startswith("clothing_") for c in chips) and any(c.name.startswith("track_") for c in chips)
+    shown = {int(c.stem.split("_")[0]) for c in result.report_crops.glob("*.jpg")}
+    assert shown <= set(result.embeddings.rows.tolist())  # only embedded faces: detected, never carried between key frames
+    for crop in result.report_crops.glob("*.jpg"):
+        crop.unlink()
+    write_video_outputs(result, tmp_path / "decoded")
+    assert decoded == [1]
+    again = sorted((tmp_path / "decoded" / "chips").rglob("*.jpg"))
+    assert [c.relative_to(tmp_path / "decoded") for c in again] == [c.relative_to(tmp_path / "from_cache") for c in chips]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(chips, again))
+
+
+def test_a_cached_rerun_does_not_load_pytorch(demo_video, tmp_path):
+    """Everything cached: no stage needs the network nor the learner, and PyTorch (1.9 s to import on 2 cores)
+    stays unloaded where its build is CPU-only (where it may see a GPU, the embedding cache key asks it)."""
+    import subprocess
+    import sys
+
+    from facecluster.faces.embed import _cpu_only_torch
+
+    script = ("import sys; from facecluster import PipelineConfig; from facecluster.app import process_videos; "
+              f"[o] = process_videos([{str(demo_video)!r}], {str(tmp_path)!r}, PipelineConfig(workers=1)); "
+              "assert o.error is None, o.error; print(o.result.num_people, 'torch' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == ["2", "True"]
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split() == ["2", str(not _cpu_only_torch())]
+
+
 def test_config_errors():
     with pytest.raises(ParameterError, match="num_people must be >= 1"):
         PipelineConfig(num_people=0)

@@ -48,6 +48,10 @@ class StageCache:
     def _path(self, stage: str, key: str) -> Path:
         return self.folder / f"{stage}-{key}.npz"
 
+    def files_folder(self, stage: str, key: str) -> Path:
+        """A folder for one stage result kept as files rather than arrays (not created here)."""
+        return self.folder / f"{stage}-{key}"
+
     def load(self, stage: str, key: str) -> dict[str, np.ndarray] | None:
         path = self._path(stage, key)
         if not self.enabled or not path.is_file():

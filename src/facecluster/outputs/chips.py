@@ -1,38 +1,17 @@
 """Face crops (and torso crops, with the clothing cue) written under ``chips/`` for the report."""
 from __future__ import annotations
 
+import shutil
+
 import cv2
 import numpy as np
 
+from facecluster.outputs.crops import crop_face, crop_name, crop_torso, showcase_faces
 from facecluster.outputs.folders import OutputFiles
 from facecluster.pipeline.video import VideoResult
 from facecluster.video.decode import iter_frames, prefetched
 
 CHIPS_PER_PERSON = 6
-CHIP_SIDE = 112
-
-
-def crop_face(rgb: np.ndarray, box: np.ndarray, side: int = CHIP_SIDE, context: float = 1.6) -> np.ndarray:
-    """A square crop around a box with some context, resized to side×side, RGB uint8."""
-    h, w = rgb.shape[:2]
-    x1, y1, x2, y2 = [float(v) for v in box]
-    half = max(x2 - x1, y2 - y1) * context / 2
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    l, t, r, b = int(cx - half), int(cy - half), int(cx + half), int(cy + half)
-    pad = max(0, -l, -t, r - w, b - h)
-    padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0)) if pad else rgb
-    crop = padded[t + pad : b + pad, l + pad : r + pad]
-    return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
-
-
-def crop_torso(rgb: np.ndarray, face: np.ndarray, side: int = CHIP_SIDE) -> np.ndarray | None:
-    """The torso region the clothing cue describes (see :mod:`facecluster.clothing`), side×side RGB; None if out of frame."""
-    from facecluster.clothing.descriptors import torso_box
-
-    x1, y1, x2, y2 = torso_box(face, rgb.shape)
-    if x2 - x1 < 4 or y2 - y1 < 4:
-        return None
-    return cv2.resize(rgb[y1:y2, x1:x2], (side, side), interpolation=cv2.INTER_AREA)
 
 
 def write_chips(
@@ -42,27 +21,37 @@ def write_chips(
     """Save face crops per person under ``folder/chips`` (``chips/person_<p>/<n>.jpg``), and
     one per listed track (``chips/track_<t>.jpg``); returns person → relative paths. When the
     clothing cue was used, also the torso crops of the same faces (``chips/person_<p>/clothing_<n>.jpg``),
-    listed per person in ``clothing_names``."""
-    picks = {p: _chip_picks(result, p, per_person) for p in range(result.num_people)}
+    listed per person in ``clothing_names``.
+
+    The faces shown are embedded ones (:func:`~facecluster.outputs.crops.showcase_faces`); their crops
+    are copied from ``result.report_crops`` (cut in the embedding pass); the video is decoded again only
+    for crops not found there (a cache from an older version, or a run resumed mid-way)."""
+    showcase = showcase_faces(result.embeddings.rows, result.tracks.track_ids, result.detections.scores)
+    picks = {p: _chip_picks(result, showcase, p, per_person) for p in range(result.num_people)}
     jobs: list[tuple[str, int, bool]] = []  # (path, detection row, torso instead of face)
     for p, rows in picks.items():
         jobs += [(f"chips/person_{p}/{n}.jpg", r, False) for n, r in enumerate(rows)]
         if result.clothing is not None:
             jobs += [(f"chips/person_{p}/clothing_{n}.jpg", r, True) for n, r in enumerate(rows)]
-    det, tids = result.detections, result.tracks.track_ids
     for t in tracks:
-        rows = np.flatnonzero(tids == t)
-        jobs.append((f"chips/track_{t}.jpg", int(rows[np.argmax(det.scores[rows])]), False))
-    by_frame: dict[int, list[tuple[str, int, bool]]] = {}
-    for job in jobs:
-        by_frame.setdefault(int(det.frames[job[1]]), []).append(job)
+        if t in showcase:
+            jobs.append((f"chips/track_{t}.jpg", showcase[t][0], False))
     folder = files.folder
     files.claim(*(rel for rel, _, _ in jobs))
     written: set[str] = set()
-    if by_frame:
-        for frame in prefetched(iter_frames(result.info.path, frames=set(by_frame))):
-            for rel, r, torso in by_frame[frame.index]:
-                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+    crops = result.report_crops
+    to_decode: dict[int, list[tuple[str, int, bool]]] = {}
+    for rel, r, torso in jobs:
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        source = crops / crop_name(r, torso) if crops is not None else None
+        if source is not None and source.is_file():
+            shutil.copyfile(source, folder / rel)
+            written.add(rel)
+        elif not (torso and crops is not None and (crops / crop_name(r, False)).is_file()):  # else: torso out of frame
+            to_decode.setdefault(int(result.detections.frames[r]), []).append((rel, r, torso))
+    if to_decode:
+        for frame in prefetched(iter_frames(result.info.path, frames=set(to_decode))):
+            for rel, r, torso in to_decode[frame.index]:
                 box = result.detections.boxes[r]
                 crop = crop_torso(frame.rgb, box) if torso else crop_face(frame.rgb, box)
                 if crop is not None:
@@ -76,22 +65,18 @@ def write_chips(
     return names
 
 
-def _chip_picks(result: VideoResult, person: int, k: int) -> list[int]:
-    """Detection rows to show for a person: the best-scoring face of each of up to k tracks,
-    then more faces of the longest tracks; deterministic."""
-    det, tids = result.detections, result.tracks.track_ids
-    members = np.flatnonzero(result.track_person == person)
+def _chip_picks(result: VideoResult, showcase: dict[int, tuple[int, list[int]]], person: int, k: int) -> list[int]:
+    """Detection rows to show for a person: the best-scoring embedded face of each of up to k tracks,
+    longest first, then faces evenly spread over its tracks; deterministic."""
+    tids = result.tracks.track_ids
+    members = [int(t) for t in np.flatnonzero(result.track_person == person) if int(t) in showcase]
     picks: list[int] = []
     for t in sorted(members, key=lambda t: -int((tids == t).sum())):
-        rows = np.flatnonzero(tids == t)
-        picks.append(int(rows[np.argmax(det.scores[rows])]))
+        picks.append(showcase[t][0])
         if len(picks) >= k:
             return picks
     for t in members:
-        rows = np.flatnonzero(tids == t)
-        for r in rows[np.linspace(0, len(rows) - 1, 3).astype(int)]:
-            if int(r) not in picks and len(picks) < k:
-                picks.append(int(r))
+        for r in showcase[t][1]:
+            if r not in picks and len(picks) < k:
+                picks.append(r)
     return picks
-
-

@@ -31,6 +31,7 @@ from facecluster.faces.detect import make_detector
 from facecluster.faces.detect import windows as windows_mod
 from facecluster.faces.detect.track_ends import end_requests, extend_track_ends
 from facecluster.learn.variants import BASE_SCALE_METHODS
+from facecluster.outputs.crops import ReportCrops
 from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Tracks, VideoInfo
 from facecluster.video import shots as shot_mod
 from facecluster.video import tracking as tracking_mod
@@ -63,6 +64,7 @@ class VideoResult:
     timings: dict[str, float] = field(default_factory=dict)
     clothing: dict | None = None  # with cues face+clothing: the clothing cue's calibration (facecluster.clothing.distance)
     stop_distance: float | None = None  # the stop distance used when K was estimated (calibrated on this video unless given)
+    report_crops: Path | None = None  # the report's face (and torso) crops cut in the embedding pass (facecluster.outputs.crops)
 
     @property
     def num_people(self) -> int:
@@ -81,6 +83,7 @@ class _Stages:
         self.fingerprint = fingerprint_file(path)
         self.calibration: dict | None = None
         self.stop_distance: float | None = None
+        self.report_crops: Path | None = None
         self.embedder_ready: threading.Thread | None = None
         self.collected_clothing: tuple[str | None, dict | None] = (None, None)  # (clothing key, arrays) from the embedding pass
 
@@ -203,6 +206,8 @@ class _Stages:
             **embed_mod.output_params(cfg.embedder, cfg.device),
         }
         key = stage_key("embed", params, [upstream])
+        # The report's crops come from this stage's decoding pass; with the clothing cue, torsos too.
+        self.report_crops = self.cache.files_folder("crops", f"{key}-torso" if cfg.uses_clothing else key)
         chunks = [rows[i : i + EMBED_CHUNK_FACES] for i in range(0, len(rows), EMBED_CHUNK_FACES)]
         parts: dict[int, np.ndarray] = {}
         for c in range(len(chunks)):
@@ -229,8 +234,16 @@ class _Stages:
             collector = None
             if shots is not None and cfg.uses_clothing and len(todo) == len(chunks) and self.cache.load("clothing", clothing_key) is None:
                 collector = clothing_descriptors.VideoClothing(shots, detections, rows)
+            crops = ReportCrops(self.report_crops, detections, tracks, rows, with_torso=cfg.uses_clothing, decoded=todo_rows)
+            also = [(crops, crops.wanted)] + ([(collector.add, collector.wanted)] if collector else [])
+
+            def collect(index: int, rgb: np.ndarray) -> None:
+                for fn, frames in also:
+                    if index in frames:
+                        fn(index, rgb)
+
             batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, FaceAligner(),
-                                   also=collector.add if collector else None, also_frames=collector.wanted if collector else None)
+                                   also=collect, also_frames=set().union(*(frames for _, frames in also)))
             vectors = np.concatenate(
                 list(embed_mod.embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch, embedder=cfg.embedder,
                                                   device=cfg.device))
@@ -441,4 +454,5 @@ def run_video(
         timings=timings,
         clothing=stages.calibration,
         stop_distance=stages.stop_distance,
+        report_crops=stages.report_crops,
     )
