@@ -6,8 +6,8 @@ import shutil
 import cv2
 import numpy as np
 
-from facecluster.outputs.crops import crop_face, crop_name, crop_torso, showcase_faces
 from facecluster.outputs.folders import OutputFiles
+from facecluster.pipeline.crops import crop_face, crop_name, crop_torso, showcase_faces
 from facecluster.pipeline.video import VideoResult
 from facecluster.video.decode import iter_frames, prefetched
 
@@ -23,7 +23,7 @@ def write_chips(
     clothing cue was used, also the torso crops of the same faces (``chips/person_<p>/clothing_<n>.jpg``),
     listed per person in ``clothing_names``.
 
-    The faces shown are embedded ones (:func:`~facecluster.outputs.crops.showcase_faces`); their crops
+    The faces shown are embedded ones (:func:`~facecluster.pipeline.crops.showcase_faces`); their crops
     are copied from ``result.report_crops`` (cut in the embedding pass); the video is decoded again only
     for crops not found there (a cache from an older version, or a run resumed mid-way)."""
     showcase = showcase_faces(result.embeddings.rows, result.tracks.track_ids, result.detections.scores)

@@ -20,11 +20,11 @@ from facecluster._version import __version__
 from facecluster.cache import atomic_write_text
 from facecluster.errors import InputError
 from facecluster.outputs.chips import CHIPS_PER_PERSON
-from facecluster.outputs.crops import crop_face
 from facecluster.outputs.folders import OutputFiles
 from facecluster.outputs.report import render_report
 from facecluster.outputs.tables import photo_faces_csv
 from facecluster.outputs.uncertainty import close_people
+from facecluster.pipeline.crops import crop_face
 from facecluster.pipeline.photos import PhotoFaces, load_photo
 
 

@@ -31,7 +31,7 @@ from facecluster.faces.detect import make_detector
 from facecluster.faces.detect import windows as windows_mod
 from facecluster.faces.detect.track_ends import end_requests, extend_track_ends
 from facecluster.learn.variants import BASE_SCALE_METHODS
-from facecluster.outputs.crops import ReportCrops
+from facecluster.pipeline.crops import ReportCrops
 from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Tracks, VideoInfo
 from facecluster.video import shots as shot_mod
 from facecluster.video import tracking as tracking_mod
@@ -64,7 +64,7 @@ class VideoResult:
     timings: dict[str, float] = field(default_factory=dict)
     clothing: dict | None = None  # with cues face+clothing: the clothing cue's calibration (facecluster.clothing.distance)
     stop_distance: float | None = None  # the stop distance used when K was estimated (calibrated on this video unless given)
-    report_crops: Path | None = None  # the report's face (and torso) crops cut in the embedding pass (facecluster.outputs.crops)
+    report_crops: Path | None = None  # the report's face (and torso) crops cut in the embedding pass (facecluster.pipeline.crops)
 
     @property
     def num_people(self) -> int:
