@@ -96,7 +96,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("FACECLUSTER_DATA", "../shared/data"))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--clips", nargs="*", default=CLIPS)
+    ap.add_argument("--clips", nargs="*", default=CLIPS, help="clips of DATA/video/, by stem (sweden) or file name (sweden.mp4)")
     ap.add_argument("--detect-every", type=int, default=1)
     ap.add_argument("--full-frame-every", type=int, default=1)
     ap.add_argument("--loops", type=int, nargs="*", default=[])
@@ -118,8 +118,11 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for clip in args.clips:
+            source = Path(args.data) / "video" / f"{Path(clip).stem}.mp4"
+            if not source.is_file():
+                sys.exit(f"{source}: no such clip")
             for times in args.loops or [1]:
-                video = looped(Path(args.data) / "video" / f"{clip}.mp4", times, Path(tmp))
+                video = looped(source, times, Path(tmp))
                 row = {**child("--one", str(video)), "decode_s": child("--decode", str(video))["decode_s"], "loops": times}
                 rows.append(row)
                 print(row, flush=True)
