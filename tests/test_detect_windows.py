@@ -129,6 +129,67 @@ def test_key_frame_search_over_a_stream_that_ends_early():
     assert det.calls.count((120, 200)) == 2 and len(det.calls) == 4  # frames 0 and 4 whole, 2 and 6 in a window each
 
 
+class FaintSquareDetector(SquareDetector):
+    """White squares score 0.9; grey ones (value 200) score 0.45 in a whole frame, under the 0.5 threshold,
+    and 0.55 in a window (as a face near CenterFace's threshold may, its score depending on the context)."""
+
+    score_threshold = 0.5
+
+    def _squares(self, rgb, value):
+        boxes, _, _ = super().detect(np.where(rgb == value, 255, 0).astype(np.uint8))
+        return boxes
+
+    def detect(self, rgb):
+        boxes = self._squares(rgb, 255)
+        return boxes, np.full(len(boxes), 0.9, np.float32), np.full((len(boxes), 5, 2), np.nan, np.float32)
+
+    def detect_candidates(self, rgb, below):
+        white, grey = self._squares(rgb, 255), self._squares(rgb, 200)
+        if 0.45 < self.score_threshold - below:
+            grey = grey[:0]
+        return np.concatenate([white, grey]), np.r_[np.full(len(white), 0.9), np.full(len(grey), 0.45)].astype(np.float32)
+
+    def detect_input(self, image):
+        white, grey = self._squares(image, 255), self._squares(image, 200)
+        return np.concatenate([white, grey]), np.r_[np.full(len(white), 0.9), np.full(len(grey), 0.55)].astype(np.float32)
+
+
+def test_faces_just_under_the_threshold_on_whole_frames_are_searched_for_between():
+    """A face the whole-searched frames score just under the threshold is no detection there, but the frames
+    between search a wide window around it, and find it where it scores above."""
+    from types import SimpleNamespace
+
+    shots = Shots(starts=np.array([0]), ends=np.array([8]))
+    key = np.array([0, 2, 4, 6, 8])
+    full = W.full_key_frames(key, shots, 2)
+    det = FaintSquareDetector()
+    search = W.KeyFrameSearch(det, key, full, batch_size=1)
+    done = []
+    for index in key.tolist():
+        rgb = _frame([(20, 20, 40, 40)])
+        rgb[60:80, 120:140] = 200  # the faint face, still
+        done += search.feed(SimpleNamespace(index=index, rgb=rgb))
+    done += search.finish()
+    found = {f: (boxes, scores) for f, boxes, scores in done}
+    for f in (0, 4, 8):  # whole-searched: the faint face is a seed only
+        boxes, scores = found[f]
+        assert sorted(scores.tolist()) == pytest.approx([0.45, 0.9])
+        assert W.detections_only(scores, det).tolist() == (scores >= 0.5).tolist() and W.detections_only(scores, det).sum() == 1
+    for f in (2, 6):  # between: found in its window
+        boxes, scores = found[f]
+        assert W.detections_only(scores, det).all() and [120, 60, 140, 80] in boxes.tolist()
+    assert W.search_params(2)["seed_below"] == W.SEED_BELOW
+
+
+def test_centerface_candidates_below_the_threshold_add_to_its_detections(astronaut):
+    det = make_detector("centerface", score_threshold=0.9)
+    boxes, scores, _ = det.detect(astronaut)
+    more, more_scores = det.detect_candidates(astronaut, 0.6)
+    sure = more_scores >= 0.9
+    assert np.array_equal(more[sure], boxes) and np.array_equal(more_scores[sure], scores)
+    assert (more_scores >= 0.3).all() and len(more) >= len(boxes)
+
+
 def test_half_resolution_only_where_every_face_around_is_large_and_sure(astronaut):
     big, small = np.array([[10, 10, 110, 110]], float), np.array([[10, 10, 40, 40]], float)
     assert W.large_and_sure([(big, np.array([0.95])), (big, np.array([0.9]))], sure=0.8)

@@ -20,10 +20,11 @@ class PipelineConfig:
     # Detect on every 3rd frame of each shot (and its first and last), find track ends between key frames, interpolate:
     # detection recall >= 0.98 and B-cubed F not lower on both dev clips (benchmarks/results/detect_every.md); k=5 lost both.
     detect_every: int = 3
-    # Of the key frames, search every 2nd one whole and the others around the faces of those (faces.detect.windows):
-    # detection 30-40 % faster with the same recall and B-cubed F on both dev clips (recall -0.003 on the two joined);
-    # every 3rd saved a little more but lost 0.010 recall on the joined clip (benchmarks/results/detect_every.md).
-    full_frame_every: int = 2
+    # Of the key frames, search every 4th one whole and the others around the faces of those, and of the faces just
+    # under the threshold there (faces.detect.windows): the same recall and B-cubed F as every key frame whole on both
+    # dev clips and the two joined, with m = 2, 3, 4 and 6 alike; Sweden's detection 21 -> 13 (m = 2) -> 9.5 s (m = 4).
+    # m = 6 saved ~1 s more; 4 keeps a whole-searched frame every 0.4 s at 30 fps (benchmarks/results/detect_every.md).
+    full_frame_every: int = 4
     min_iou: float = 0.3
     max_gap: int = 4
     min_track_faces: int = 5

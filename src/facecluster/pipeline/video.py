@@ -158,7 +158,9 @@ class _Stages:
         ordered = [parts[c] for c in sorted(parts)]
         if not ordered:
             return key, Detections.empty()
-        return key, Detections(**{name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]})
+        found = {name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]}
+        real = windows_mod.detections_only(found["scores"], detector)  # the chunks keep the windows' seeds too
+        return key, Detections(**{name: values[real] for name, values in found.items()})
 
     def tracks(self, upstream: str, detections: Detections, shots: Shots) -> tuple[str, Detections, Tracks]:
         """Tracks. With detection on key frames only, each track's ends are looked for again

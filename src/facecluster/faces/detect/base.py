@@ -33,6 +33,13 @@ class FaceDetector(ABC):
         """:meth:`detect` of each image, in order; a backend may run them side by side (same results)."""
         return self.map(self.detect, images)
 
+    def detect_candidates(self, rgb: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray]:
+        """Faces in one frame down to ``below`` under the detector's own threshold: boxes (K, 4), scores (K,).
+        The faces at or above the threshold are exactly :meth:`detect`'s; a backend without a score threshold
+        returns :meth:`detect`'s alone."""
+        boxes, scores, _ = self.detect(rgb)
+        return boxes, scores
+
     def map(self, fn: Callable[[np.ndarray], T], images: Sequence[np.ndarray]) -> list[T]:
         """``fn`` of each image, in order (a backend with ``threads`` > 1 runs them side by side)."""
         return [fn(image) for image in images]

@@ -167,12 +167,14 @@ class CenterFaceDetector(FaceDetector):
         image = rgb if (in_w, in_h) == (w, h) else cv2.resize(rgb, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
         return image, in_w / w, in_h / h
 
-    def _detect_input(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Boxes, scores and landmarks in the pixels of ``image``, whose sides are multiples of 32, after NMS."""
+    def _detect_input(self, image: np.ndarray, below: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes, scores and landmarks in the pixels of ``image``, whose sides are multiples of 32, after NMS;
+        down to ``below`` under the score threshold (NMS lets no box suppress a better-scoring one: the boxes
+        at or above the threshold are the same)."""
         in_h, in_w = image.shape[:2]
         blob = cv2.dnn.blobFromImage(image, scalefactor=1.0, size=(in_w, in_h), mean=(0, 0, 0), swapRB=False, crop=False)
         heatmap, scale, offset, lms = self._net.forward(blob)
-        boxes, scores, points = decode_outputs(heatmap, scale, offset, lms, (in_h, in_w), self.score_threshold)
+        boxes, scores, points = decode_outputs(heatmap, scale, offset, lms, (in_h, in_w), self.score_threshold - below)
         if len(boxes):
             keep = nms(boxes, scores, self.nms_iou)
             boxes, scores, points = boxes[keep], scores[keep], points[keep]
@@ -183,8 +185,15 @@ class CenterFaceDetector(FaceDetector):
         return boxes, scores
 
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._detect_frame(rgb, 0.0)
+
+    def detect_candidates(self, rgb: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray]:
+        boxes, scores, _ = self._detect_frame(rgb, below)
+        return boxes, scores
+
+    def _detect_frame(self, rgb: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         image, sx, sy = self.network_input(rgb)
-        boxes, scores, points = self._detect_input(image)
+        boxes, scores, points = self._detect_input(image, below)
         if len(boxes):
             boxes = boxes / np.array([sx, sy, sx, sy], np.float32)
             points = points / np.array([sx, sy], np.float32)

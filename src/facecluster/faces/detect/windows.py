@@ -27,8 +27,15 @@ A face found in a window counts only if its box does not touch a window edge tha
 inside the frame (a face cut by the window gets a box cut short); faces found in two
 windows of one frame are merged by non-maximum suppression.
 
+On the whole-searched frames the detector also keeps the faces that scored up to ``SEED_BELOW``
+under its threshold: they are not detections, but they get the widest windows on the frames
+between, where such a face often scores above the threshold. Without them a face that flickers
+at the threshold was lost wherever both whole-searched frames around it missed it: at m = 3 the
+joined dev clip's recall fell to 0.964 from 0.974 with every key frame whole; with them it is
+0.974 at m = 3, 4 and 6 (benchmarks/results/detect_every.md).
+
 A face that comes into view and leaves again between two whole-searched key frames is
-not found, nor one the detector misses on both of them.
+not found, nor one the detector scores more than ``SEED_BELOW`` under its threshold on both of them.
 """
 from __future__ import annotations
 
@@ -41,7 +48,7 @@ from facecluster.boxes import box_iou
 from facecluster.faces.detect.base import FaceDetector, nms
 from facecluster.types import Shots
 
-CODE_VERSION = 1  # bump when a change alters what the windows find
+CODE_VERSION = 2  # bump when a change alters what the windows find
 MARGIN = 0.5  # how far a window reaches beyond the boxes of a face seen on both sides, in box sides
 MARGIN_ONE_SIDE = 1.5  # the same for a face seen on one side only (coming into view or leaving: often moving)
 # A face that scored less than UNSURE above the detector's threshold is found again only with more of the frame around it.
@@ -52,12 +59,14 @@ FULL_AREA = 0.5  # windows covering more than this share of the frame: search th
 HALF_MIN_SIDE = 64.0  # frame pixels
 HALF_SURE = 0.3  # above the detector's threshold
 EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
+SEED_BELOW = 0.1  # faces this far under the threshold on whole-searched frames are searched for on the frames between
 
 
 def search_params(full_every: int) -> dict:
     """Everything that changes what the window search finds, as JSON-able values (for the detection cache key)."""
     return {"full_every": full_every, "margin": [MARGIN, MARGIN_ONE_SIDE, MARGIN_UNSURE, UNSURE], "pair_iou": PAIR_IOU,
-            "full_area": FULL_AREA, "half": [HALF_MIN_SIDE, HALF_SURE], "edge": EDGE_PX, "code": CODE_VERSION}
+            "full_area": FULL_AREA, "half": [HALF_MIN_SIDE, HALF_SURE], "edge": EDGE_PX, "seed_below": SEED_BELOW,
+            "code": CODE_VERSION}
 
 
 def full_key_frames(key: np.ndarray, shots: Shots, full_every: int) -> np.ndarray:
@@ -217,13 +226,16 @@ def detect_in_windows(detector: FaceDetector, images: Sequence[np.ndarray], wind
 
 class KeyFrameSearch:
     """Detection over a stream of decoded key frames, in frame order: the whole-searched ones in batches of
-    ``batch_size`` (side by side, :meth:`FaceDetector.detect_many`), each other one in windows
+    ``batch_size`` (side by side, :meth:`FaceDetector.detect_candidates`), each other one in windows
     (:func:`detect_in_windows`) once the whole-searched frame after it is done; until then it waits, decoded.
 
     key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames`. :attr:`known` takes the faces,
     boxes (B, 4) and scores (B,), of whole-searched frames that will not be fed (found earlier, e.g. cached) but
     that windows to search need (:meth:`neighbours_outside`).
-    :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order."""
+    :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order.
+    On whole-searched frames these include the faces that scored up to ``SEED_BELOW`` under the detector's
+    threshold (seeds for the windows, not detections: keep them with the results, for :attr:`known` on a
+    resumed search, and drop them as detections, see :func:`detections_only`)."""
 
     def __init__(self, detector: FaceDetector, key: np.ndarray, full: np.ndarray, batch_size: int | None = None) -> None:
         self.detector = detector
@@ -263,10 +275,14 @@ class KeyFrameSearch:
             self.found.setdefault(self.around[frame.index][1], (np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
         return done + self._run()
 
+    def _candidates(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.detector.detect_candidates(rgb, SEED_BELOW)
+
     def _run(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
         done = []
         if self.batch:
-            for frame, (boxes, scores, _) in zip(self.batch, self.detector.detect_many([f.rgb for f in self.batch])):
+            found = self.detector.map(self._candidates, [f.rgb for f in self.batch])
+            for frame, (boxes, scores) in zip(self.batch, found):
                 done.append((frame.index, boxes, scores))
                 self.found[frame.index] = (boxes, scores)
             self.batch.clear()
@@ -282,3 +298,9 @@ class KeyFrameSearch:
         for f in [f for f in self.found if f < oldest]:
             del self.found[f]
         return done
+
+
+def detections_only(scores: np.ndarray, detector: FaceDetector) -> np.ndarray:
+    """(N,) bool: which of :class:`KeyFrameSearch`'s faces are detections (at or above the detector's threshold),
+    not seeds."""
+    return np.asarray(scores) >= float(getattr(detector, "score_threshold", -np.inf))
