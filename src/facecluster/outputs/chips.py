@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import shutil
 
-import cv2
 import numpy as np
 
 from facecluster.outputs.folders import OutputFiles
-from facecluster.pipeline.crops import crop_face, crop_name, crop_torso, showcase_faces
+from facecluster.pipeline.crops import crop_face, crop_name, crop_torso, showcase_faces, write_jpeg
 from facecluster.pipeline.video import VideoResult
 from facecluster.video.decode import iter_frames, prefetched
 
@@ -55,7 +54,7 @@ def write_chips(
                 box = result.detections.boxes[r]
                 crop = crop_torso(frame.rgb, box) if torso else crop_face(frame.rgb, box)
                 if crop is not None:
-                    cv2.imwrite(str(folder / rel), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+                    write_jpeg(folder / rel, crop)
                     written.add(rel)
     names: dict[int, list[str]] = {}
     for p, rows in picks.items():

@@ -99,9 +99,10 @@ class ReportCrops:
                 if passing is None or r in passing:
                     self.by_frame.setdefault(int(detections.frames[r]), set()).add(r)
         self.wanted = set(self.by_frame)
+        if self.wanted:
+            self.folder.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, index: int, rgb: np.ndarray) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         for r in sorted(self.by_frame.get(index, ())):
             write_jpeg(self.folder / crop_name(r, False), crop_face(rgb, self.boxes[r]))
             torso = crop_torso(rgb, self.boxes[r]) if self.with_torso else None
