@@ -164,13 +164,49 @@ def _tracks_of_two_people(seed: int = 0, spread: float = 0.6, tracks: int = 24):
 
 
 def test_residual_projection_starts_as_identity_on_the_sphere():
-    from facecluster.learn.siamese import ResidualProjection
+    from facecluster.learn.projection import ResidualProjection
 
-    x = torch.nn.functional.normalize(torch.randn(7, 5), dim=1)
-    with torch.no_grad():
-        assert torch.allclose(ResidualProjection(5, 16)(x), x, atol=1e-6)
-        y = ResidualProjection(5, 16)(3 * torch.randn(7, 5))
-    assert torch.allclose(y.norm(dim=1), torch.ones(7), atol=1e-5)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(7, 5)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    assert np.allclose(ResidualProjection(5, 16, rng)(x), x, atol=1e-6)
+    model = ResidualProjection(5, 16, rng)
+    model.w2[:] = rng.normal(size=model.w2.shape)
+    y = model(3 * x)
+    assert not np.allclose(y, x, atol=1e-2) and np.allclose(np.linalg.norm(y, axis=1), 1.0, atol=1e-5)
+
+
+def test_projection_gradients_and_adam_match_pytorch():
+    """The NumPy forward, backward and Adam step of CCL's projection against PyTorch's autograd and torch.optim.Adam."""
+    from facecluster.learn.projection import Adam, ResidualProjection, contrastive_pairs_loss
+
+    rng = np.random.default_rng(1)
+    model = ResidualProjection(8, 6, rng)
+    for p in model.params:
+        p[:] = rng.normal(scale=0.5, size=p.shape)
+    x = rng.normal(size=(20, 8)).astype(np.float32)
+    similar = (np.arange(10) % 2).astype(np.int64)
+    margin = 0.8
+    weights = [torch.tensor(p.copy(), requires_grad=True) for p in model.params]
+    w1, b1, w2, b2 = weights
+    xt = torch.from_numpy(x)
+    out_t = torch.nn.functional.normalize(xt + torch.relu(xt @ w1.T + b1) @ w2.T + b2, dim=1)
+    a, b = out_t[:10], out_t[10:]
+    y = torch.from_numpy(similar).float()
+    d2 = ((a - b) ** 2).sum(dim=1)
+    loss_t = (y * d2 + (1 - y) * torch.clamp(margin - torch.sqrt(d2 + 1e-12), min=0) ** 2).mean()
+    loss_t.backward()
+    loss, grads = model.forward_backward(x, lambda out: contrastive_pairs_loss(out, similar, margin))
+    assert loss == pytest.approx(float(loss_t.detach()), rel=1e-5)
+    for g, w in zip(grads, weights):
+        assert np.allclose(g, w.grad.numpy(), atol=1e-5), np.abs(g - w.grad.numpy()).max()
+    reference = torch.optim.Adam(weights, lr=0.01, weight_decay=0.1)
+    ours = Adam(model.params, lr=0.01, weight_decay=0.1)
+    for _ in range(3):
+        reference.step()
+        ours.step(grads)
+    for p, w in zip(model.params, weights):
+        assert np.allclose(p, w.detach().numpy(), atol=1e-6)
 
 
 def test_ccl_pulls_one_person_together_and_pushes_tracks_on_screen_together_apart():

@@ -50,10 +50,11 @@ def main() -> None:
                    "together; SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each; none: the network's own).")
 @click.option("--learn-variant", type=click.Choice(["tuned", "paper"]), default="tuned", show_default=True,
               help="tuned: the best measured settings; paper: the authors' settings (see facecluster.learn.variants).")
-@click.option("--embedder", type=click.Choice(["torch", "dlib"]), default="torch", show_default=True,
-              help="Face network backend: torch (dlib's network run by PyTorch in batches) or dlib (the reference; ~20x slower).")
+@click.option("--embedder", type=click.Choice(["auto", "onnxruntime", "torch", "dlib"]), default="auto", show_default=True,
+              help="Face network backend, all dlib's network: onnxruntime (CPU), torch (PyTorch, CPU or GPU), dlib (the "
+                   "reference; ~20x slower); auto: torch where --device resolves to a GPU, else onnxruntime.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where the torch embedder and the learned projection run (auto: a GPU when PyTorch sees one).")
+              help="Where the torch embedder and the SSiam/TSiam learners run (auto: a GPU when PyTorch sees one).")
 @click.option("--cues", type=click.Choice(["auto", "face", "face+clothing"]), default="auto", show_default=True,
               help="face: faces alone; face+clothing: clothing colours within a scene also count (self-calibrated); "
                    "auto: face+clothing with average, complete or single linkage.")
@@ -134,7 +135,8 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, full_fra
               help="ssiam: adapt the features to this collection (measured to lower quality on dlib features; see README).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None)
-@click.option("--embedder", type=click.Choice(["torch", "dlib"]), default="torch", show_default=True, help="Face network backend.")
+@click.option("--embedder", type=click.Choice(["auto", "onnxruntime", "torch", "dlib"]), default="auto", show_default=True,
+              help="Face network backend (see facecluster run --help).")
 @click.option("--export-folders", is_flag=True, help="Write people/person_<id>/ with links to each person's photos.")
 @click.option("--copy", is_flag=True, help="With --export-folders: copy the photos instead of linking them.")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")

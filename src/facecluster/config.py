@@ -29,8 +29,8 @@ class PipelineConfig:
     max_gap: int = 4
     min_track_faces: int = 5
     faces_per_track: int = 16
-    embedder: str = "torch"  # torch | dlib (see facecluster.faces.embed)
-    device: str = "auto"  # auto | cpu | cuda, for the torch embedder and the learned projection
+    embedder: str = "auto"  # auto | onnxruntime | torch | dlib (see facecluster.faces.embed)
+    device: str = "auto"  # auto | cpu | cuda, for the torch embedder and the SSiam/TSiam learners
     cues: str = "auto"  # auto | face | face+clothing (see facecluster.clothing.distance); auto = face+clothing where the linkage allows
     cluster: str = "average"  # see facecluster.cluster.registry
     num_people: int | None = None

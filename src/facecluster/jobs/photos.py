@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facecluster.cluster.linking import SourcePeople
+from facecluster.faces.embed import resolve_embedder
 from facecluster.outputs.folders import check_output_folder
 
 
@@ -22,7 +23,7 @@ class PhotoOutcome:
 
 def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | None = None, cluster: str = "average",
                    distance_threshold: float | None = None, learn: str = "none", seed: int = 0, workers: int = 1,
-                   embedder: str = "torch", export_folders: bool = False, copy: bool = False, parquet: bool = False,
+                   embedder: str = "auto", export_folders: bool = False, copy: bool = False, parquet: bool = False,
                    force: bool = False, inputs: list[Path] = (), hook=None, warn=None) -> PhotoOutcome:
     """``facecluster images``: every face in the photos under ``root``, clustered into people, written to
     ``out_root/<root's name>/``. That folder is checked first (:func:`~facecluster.outputs.folders.check_output_folder`):
@@ -39,7 +40,7 @@ def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | 
     person = cluster_photo_faces(faces, num_people=num_people, method=cluster, threshold=distance_threshold, learn=learn, seed=seed)
     faces.timings["cluster"] = time.perf_counter() - t1
     params = {"num_people": num_people, "cluster": cluster, "distance_threshold": distance_threshold, "learn": learn, "seed": seed,
-              "detector": "centerface", "embedder": "dlib-resnet-v1", "backend": embedder}
+              "detector": "centerface", "embedder": "dlib-resnet-v1", "backend": resolve_embedder(embedder)}
     write_photo_outputs(faces, person, folder, params, export_folders=export_folders, copy=copy, parquet=parquet)
     from facecluster.outputs.people import people_of_photos
 

@@ -173,12 +173,14 @@ class _PairSampler:
 
 
 class CCL(TransformerMixin, BaseEstimator):
-    """Clustering-based contrastive learning on one video's faces (scikit-learn conventions; PyTorch inside).
+    """Clustering-based contrastive learning on one video's faces (scikit-learn conventions; NumPy inside:
+    the projection is small, :mod:`facecluster.learn.projection`).
 
     ``fit(X, track_ids=None, frames=None)``: X (n, d) base face vectors, any network;
     track_ids and frames (n,) where the faces come from tracks (without them each face
     is its own group). ``transform(X)`` → (n, d) learned unit vectors, or (n, 2d) with
-    ``output="combined"``. After fit: ``pseudo_labels_`` (n,), ``margin_``, ``loss_history_``,
+    ``output="combined"``. After fit: ``model_`` (the :class:`~facecluster.learn.projection.ResidualProjection`),
+    ``pseudo_labels_`` (n,), ``margin_``, ``loss_history_``,
     ``distance_scale_`` (multiply a stop distance calibrated on the base vectors by it to use it on
     the output; 1.0 where nothing was trained), ``trained_``
     (False where the video has too little evidence — fewer than the stop rule's ``MIN_CANNOT_PAIRS``
@@ -205,7 +207,6 @@ class CCL(TransformerMixin, BaseEstimator):
         epochs: int = 20,
         train_without_tracks: bool = False,
         random_state: int | None = None,
-        device: str = "auto",
     ) -> None:
         self.pseudo_labels = pseudo_labels
         self.output = output
@@ -217,7 +218,6 @@ class CCL(TransformerMixin, BaseEstimator):
         self.epochs = epochs
         self.train_without_tracks = train_without_tracks
         self.random_state = random_state
-        self.device = device
 
     def _check(self, X: np.ndarray) -> np.ndarray:
         if self.pseudo_labels not in PSEUDO_LABELS:
@@ -234,9 +234,7 @@ class CCL(TransformerMixin, BaseEstimator):
         return _unit(check_features(X))
 
     def fit(self, X: np.ndarray, track_ids: np.ndarray | None = None, frames: np.ndarray | None = None) -> "CCL":
-        from facecluster.learn.estimators import _torch, torch_device
-        from facecluster.learn.optim import Adam
-        from facecluster.learn.siamese import ResidualProjection
+        from facecluster.learn.projection import Adam, ResidualProjection, contrastive_pairs_loss
 
         X = self._check(X)
         if (track_ids is None) != (frames is None) or (track_ids is not None and (len(track_ids) != len(X) or len(frames) != len(X))):
@@ -262,13 +260,8 @@ class CCL(TransformerMixin, BaseEstimator):
         else:
             self.margin_ = float(self.margin)
 
-        torch = _torch()
-        device = torch_device(self.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(rng.integers(0, 2**31 - 1)))
-            model = ResidualProjection(X.shape[1], self.hidden).to(device)
-        opt = Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        Xt = torch.from_numpy(X).to(device)
+        model = ResidualProjection(X.shape[1], self.hidden, np.random.default_rng(int(rng.integers(0, 2**31 - 1))))
+        opt = Adam(model.params, lr=self.lr, weight_decay=self.weight_decay)
         steps = math.ceil(len(X) / self.batch_size)
         history = []
         for _ in range(self.epochs if self.trained_ else 0):
@@ -277,18 +270,12 @@ class CCL(TransformerMixin, BaseEstimator):
                 first, second, similar = sampler(rng, self.batch_size)
                 if not len(first):  # one face group and one pseudo-cluster: nothing to learn from
                     continue
-                a = model(Xt[torch.from_numpy(first).to(device)])
-                b = model(Xt[torch.from_numpy(second).to(device)])
-                y = torch.from_numpy(similar).to(device).to(a.dtype)
-                d2 = ((a - b) ** 2).sum(dim=1)
-                d = torch.sqrt(d2 + 1e-12)
-                loss = (y * d2 + (1 - y) * torch.clamp(self.margin_ - d, min=0) ** 2).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach())
+                loss, grads = model.forward_backward(X[np.concatenate([first, second])],
+                                                     lambda out: contrastive_pairs_loss(out, similar, self.margin_))
+                opt.step(grads)
+                total += loss
             history.append(total / steps)
-        self.model_ = model.cpu().eval()
+        self.model_ = model
         self.loss_history_ = np.asarray(history)
         self.n_features_in_ = X.shape[1]
         self.distance_scale_ = 1.0
@@ -303,17 +290,13 @@ class CCL(TransformerMixin, BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """(n, d) base vectors → (n, d) learned unit vectors ((n, 2d) with ``output="combined"``)."""
-        from facecluster.learn.estimators import _torch
-
-        torch = _torch()
         if not hasattr(self, "model_"):
             raise ValueError("this CCL is not fitted yet; call fit first")
         X = np.asarray(X, np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(f"X must have {self.n_features_in_} columns (here: shape {X.shape})")
         X = _unit(X)
-        with torch.no_grad():
-            learned = self.model_(torch.from_numpy(X)).numpy().astype(np.float32)
+        learned = np.concatenate([self.model_(X[i : i + 4096]) for i in range(0, len(X), 4096)] or [X[:0]])
         if self.output == "combined":
             return np.hstack([X, learned]) / np.float32(math.sqrt(2.0))
         return learned

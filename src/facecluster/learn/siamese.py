@@ -42,25 +42,3 @@ def contrastive_loss(a: torch.Tensor, b: torch.Tensor, similar: torch.Tensor, ma
     d2 = ((a - b) ** 2).sum(dim=1)
     d = torch.sqrt(d2 + 1e-12)
     return (y * d2 + (1 - y) * torch.clamp(margin - d, min=0) ** 2).sum()
-
-
-class ResidualProjection(nn.Module):
-    """``x ↦ normalise(x + fc2(relu(fc1(x))))``: (B, d) → (B, d) unit vectors.
-
-    fc2 starts at zero, so before training the projection is the identity on
-    L2-normalised inputs: adaptation starts from the base space, and the output
-    always lies on the unit sphere (a known scale for the stop rule)."""
-
-    def __init__(self, dim: int, hidden: int = 512) -> None:
-        super().__init__()
-        if min(dim, hidden) < 1:
-            raise ValueError(f"dimensions must be >= 1 (here: dim={dim}, hidden={hidden})")
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-        nn.init.normal_(self.fc1.weight, mean=0.0, std=1.0 / dim**0.5)
-        nn.init.zeros_(self.fc1.bias)
-        nn.init.zeros_(self.fc2.weight)
-        nn.init.zeros_(self.fc2.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.normalize(x + self.fc2(torch.relu(self.fc1(x))), dim=1)

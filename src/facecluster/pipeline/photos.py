@@ -101,7 +101,7 @@ def detect_and_align(rgb: np.ndarray, detector, aligner) -> tuple[np.ndarray, np
     return boxes, scores, chips
 
 
-def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "torch", cache_dir: str | Path | None = None,
+def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "auto", cache_dir: str | Path | None = None,
                  force: bool = False, hook=None, warn=None) -> PhotoFaces:
     """Detect, align and embed every face in the photos under ``root``.
 
@@ -114,13 +114,15 @@ def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "torch",
     from facecluster.faces.align import FaceAligner
     from facecluster.faces.detect import make_detector
     from facecluster.faces.embed import CODE_VERSION as EMBED_VERSION
-    from facecluster.faces.embed import embed_chip_batches
+    from facecluster.faces.embed import embed_chip_batches, output_params, resolve_embedder
     from facecluster.pipeline.photo_cache import PhotoCache, PhotoEntry, photo_key
 
     root = Path(root)
     paths = list_photos(root)
     cache = PhotoCache(cache_dir, reuse=not force)
-    params = {"detector": "centerface", "embedder": embedder, "embed_code": EMBED_VERSION, "pad_below": SMALL_PHOTO}
+    embedder = resolve_embedder(embedder)
+    params = {"detector": "centerface", "embedder": embedder, "embed_code": EMBED_VERSION, "pad_below": SMALL_PHOTO,
+              **output_params(embedder)}
     keys = [photo_key(root, p, params) for p in paths]
     detector = aligner = None
     skipped: list[tuple[str, str]] = []

@@ -201,7 +201,7 @@ class _Stages:
         rows = select_faces(tracks, detections, cfg.faces_per_track)
         params = {
             "embedder": "dlib-resnet-v1",
-            "backend": cfg.embedder,
+            "backend": embed_mod.resolve_embedder(cfg.embedder, cfg.device),
             "aligner": "dlib-5pt-square",
             "faces_per_track": cfg.faces_per_track,
             "code": embed_mod.CODE_VERSION,
@@ -272,7 +272,9 @@ class _Stages:
             return emb, 1.0
         from facecluster.learn import variants
 
-        learner = variants.make_learner(method, cfg.learn_variant, cfg.seed).set_params(device=cfg.device)
+        learner = variants.make_learner(method, cfg.learn_variant, cfg.seed)
+        if "device" in learner.get_params():  # SSiam and TSiam run on PyTorch; CCL on NumPy
+            learner.set_params(device=cfg.device)
         params = {"method": method, **learner.get_params(), "device": "any", "code": variants.CODE_VERSION}
         key = stage_key("learn", params, [upstream])
         data = self.cache.load("learn", key)
@@ -359,16 +361,16 @@ class _Stages:
 
 
 def _load_in_background(config: PipelineConfig) -> threading.Thread:
-    """Start a thread that loads what the later stages need: the face network (PyTorch's import included)
-    and scikit-learn behind clustering and learning, ~3.5 s in all. Started when detection starts, whose
-    work runs outside the GIL; measured on Sweden, detection takes ~1 s longer and embedding ~2 s less
-    (benchmarks/results/stages.md). Join it before embedding, and before the run ends."""
+    """Start a thread that loads what the later stages need: the face network (its onnxruntime session
+    built from dlib's file, ~0.3 s; or PyTorch's import, ~2 s) and scikit-learn behind clustering and learning
+    (~0.8 s). Started when detection starts, whose work runs outside the GIL. Join it before embedding, and
+    before the run ends."""
 
     def load() -> None:
         try:
             import facecluster.cluster.agglomerative  # noqa: F401 - scikit-learn, for clustering and the learners
 
-            embed_mod.preload(config.embedder, config.device)
+            embed_mod.preload(config.embedder, config.device, config.workers)
         except Exception:  # noqa: BLE001 - the stage that needs it loads it again and reports the error itself
             pass
 

@@ -7,13 +7,18 @@ Alignment runs dlib's 5-point shape predictor inside a square box derived from
 the detector's box, then ``dlib.get_face_chip`` cuts the 150×150 chip that the
 ResNet expects (padding 0.25).
 
-Two backends compute the same descriptor (max abs difference < 1e-6):
+Three backends compute the same descriptor (max abs difference < 1e-6):
 
-- ``torch`` (default): the network rebuilt in PyTorch from dlib's own model
-  file (:mod:`.torch_resnet`), run in fixed batches of 16 chips (CPU; 64 on
-  CUDA) with all cores as intra-op threads; ~300 faces/s on 2 cores.
+- ``onnxruntime``: the network written as an ONNX graph straight from dlib's own
+  model file (:mod:`.onnx_graph`), run by onnxruntime on the CPU in fixed batches
+  of 16 chips with ``workers`` intra-op threads; ~270 faces/s on 2 cores, and no
+  PyTorch (whose import takes ~2 s and 140 MB of every process).
+- ``torch``: the network rebuilt in PyTorch from the same file (:mod:`.torch_resnet`),
+  run in fixed batches of 16 chips (CPU; 64 on CUDA); ~180 faces/s on 2 cores.
 - ``dlib``: dlib's own implementation, one face at a time (~13 faces/s per
   core), in spawned worker processes; the reference.
+
+``auto`` (the default) is ``torch`` where the ``device`` resolves to a GPU, else ``onnxruntime``.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
-from facecluster.errors import ParameterError
+from facecluster.errors import MissingDependencyError, ParameterError
 from facecluster.faces.align import _dlib, model_file
 from facecluster.threads import torch_threads
 
@@ -34,14 +39,27 @@ EMBEDDING_DIM = 128
 # vectors that outlive a run (the people gallery), so that vectors of different networks are never compared.
 NETWORK_ID = "dlib_resnet_v1"
 RESNET_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
-EMBEDDERS = ("torch", "dlib")
-DEFAULT_EMBEDDER = "torch"
+EMBEDDERS = ("auto", "onnxruntime", "torch", "dlib")
+DEFAULT_EMBEDDER = "auto"
 TORCH_BATCH = {"cpu": 16, "cuda": 64}  # chips per forward pass; see benchmarks/bench_embedder.py
+ONNX_BATCH = 16  # chips per onnxruntime call (the last batch padded)
 CODE_VERSION = 1  # bump when a change alters the descriptors
+
+
+def resolve_embedder(embedder: str = DEFAULT_EMBEDDER, device: str = "auto") -> str:
+    """The backend ``embedder`` names: ``auto`` → ``torch`` where ``device`` resolves to a GPU, else ``onnxruntime``."""
+    if embedder not in EMBEDDERS:
+        raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {embedder!r})")
+    if embedder != "auto":
+        return embedder
+    return "torch" if resolve_device(device) == "cuda" else "onnxruntime"
 
 
 def output_params(embedder: str, device: str = "auto") -> dict:
     """What besides the network decides a descriptor's last bits: the backend's device and batch size."""
+    embedder = resolve_embedder(embedder, device)
+    if embedder == "onnxruntime":
+        return {"device": "cpu", "batch": ONNX_BATCH}
     if embedder != "torch":
         return {"device": "cpu"}
     resolved = resolve_device(device)
@@ -80,19 +98,43 @@ def load_torch_resnet(device: str = "cpu"):
     return net.to(device)
 
 
-def preload(embedder: str, device: str = "auto") -> None:
-    """Load the ``embedder``'s network now (PyTorch's import included), so that the embedding stage finds it
-    loaded; runs in a background thread while detection runs (:mod:`facecluster.pipeline.video`)."""
+@functools.lru_cache(maxsize=4)
+def load_onnx_resnet(threads: int = 1):
+    """dlib's face ResNet as an onnxruntime session with ``threads`` intra-op threads, its graph written from dlib's file."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise MissingDependencyError("the onnxruntime embedder needs the onnxruntime package (pip install onnxruntime)") from None
+    from facecluster.faces.embed.dlib_format import read_dlib_network
+    from facecluster.faces.embed.onnx_graph import dlib_resnet_onnx
+
+    path = model_file(RESNET_MODEL)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = max(1, int(threads))
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Threads that spin between calls would take the core the caller cuts the next chips on.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(dlib_resnet_onnx(read_dlib_network(path), path), options,
+                                        providers=["CPUExecutionProvider"])
+
+
+def preload(embedder: str, device: str = "auto", workers: int = 1) -> None:
+    """Load the ``embedder``'s network now (PyTorch's import included, for ``torch``), so that the embedding
+    stage finds it loaded; runs in a background thread while detection runs (:mod:`facecluster.pipeline.video`)."""
+    embedder = resolve_embedder(embedder, device)
     if embedder == "torch":
         load_torch_resnet(resolve_device(device))
+    elif embedder == "onnxruntime":
+        load_onnx_resnet(max(1, int(workers)))
 
 
 def resolve_device(device: str = "auto") -> str:
     """``auto`` → ``cuda`` when PyTorch sees a GPU, else ``cpu``.
 
-    A CPU-only build of PyTorch (its version ends in ``+cpu``) has no GPU to ask for: ``auto`` and ``cpu``
-    are then answered without importing it (1.9 s on 2 cores), so that a fully cached rerun does not."""
-    if device == "cpu" or (device == "auto" and _cpu_only_torch()):
+    Without PyTorch, or with a CPU-only build of it (its version ends in ``+cpu``), there is no GPU to ask
+    for: ``auto`` and ``cpu`` are then answered without importing it (~2 s on 2 cores)."""
+    if device == "cpu" or (device == "auto" and not _torch_may_see_a_gpu()):
         return "cpu"
     import torch
 
@@ -103,11 +145,12 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
-def _cpu_only_torch() -> bool:
+def _torch_may_see_a_gpu() -> bool:
+    """False where PyTorch is not installed or is a CPU-only build (found without importing it)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("torch").endswith("+cpu")
+        return not version("torch").endswith("+cpu")
     except PackageNotFoundError:
         return False
 
@@ -146,8 +189,36 @@ class TorchEmbedder:
         return np.concatenate(out)
 
 
-def make_embedder(name: str = DEFAULT_EMBEDDER, device: str = "auto"):
-    """The embedding backend called ``name`` (one of ``EMBEDDERS``)."""
+class OnnxRuntimeEmbedder:
+    """dlib's ResNet run by onnxruntime: (K, 150, 150, 3) uint8 chips → (K, 128) float32 descriptors.
+
+    Chips go through the network in batches of exactly ``ONNX_BATCH`` (the last one padded), so a chip's
+    descriptor does not depend on which other chips share its batch; nor does it depend on ``threads``."""
+
+    name = "onnxruntime"
+
+    def __init__(self, threads: int = 1) -> None:
+        self.batch = ONNX_BATCH
+        self._session = load_onnx_resnet(max(1, int(threads)))
+
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        if len(chips) == 0:
+            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        out = []
+        for start in range(0, len(chips), self.batch):
+            part = np.ascontiguousarray(chips[start : start + self.batch], np.uint8)
+            n = len(part)
+            if n < self.batch:
+                part = np.concatenate([part, np.zeros((self.batch - n, *part.shape[1:]), np.uint8)])
+            out.append(self._session.run(["descriptors"], {"chips": part})[0][:n])
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def make_embedder(name: str = DEFAULT_EMBEDDER, device: str = "auto", threads: int = 1):
+    """The embedding backend called ``name`` (one of ``EMBEDDERS``); ``threads`` for onnxruntime's."""
+    name = resolve_embedder(name, device)
+    if name == "onnxruntime":
+        return OnnxRuntimeEmbedder(threads)
     if name == "torch":
         return TorchEmbedder(device)
     if name == "dlib":
@@ -181,15 +252,19 @@ def embed_chip_batches(
 
     Yields one (k, 128) float32 array per input batch, in input order; calls
     ``on_batch(k)`` after each. Results do not depend on ``workers`` nor on how
-    the chips are split into batches. ``torch`` uses ``workers`` intra-op
-    threads and embeds one batch while the caller cuts the next; ``dlib`` uses
-    ``workers`` spawned processes (1 = in this process).
+    the chips are split into batches. ``onnxruntime`` and ``torch`` use ``workers``
+    intra-op threads and embed one batch while the caller cuts the next; ``dlib``
+    uses ``workers`` spawned processes (1 = in this process).
     """
+    embedder = resolve_embedder(embedder, device)
     if embedder == "torch":
         yield from _embed_torch(batches, workers, on_batch, device)
         return
-    if embedder != "dlib":
-        raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {embedder!r})")
+    if embedder == "onnxruntime":
+        onnx_embedder = OnnxRuntimeEmbedder(workers)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            yield from _in_order(pool, onnx_embedder.embed, batches, 1, on_batch)
+        return
     if workers <= 1:
         dlib_embedder = DlibEmbedder()
         for chips in batches:

@@ -1,4 +1,5 @@
-"""dlib's face ResNet read from dlib's file and run by PyTorch: structure, agreement with dlib, export."""
+"""dlib's face ResNet read from dlib's file and run by onnxruntime (a graph written from the file) and by
+PyTorch: structure, agreement with dlib, independence of batching and cores, export."""
 from __future__ import annotations
 
 import csv
@@ -12,10 +13,19 @@ from conftest import shared_data
 
 from facecluster.cluster.registry import make_clusterer
 from facecluster.distances import l2_normalize
-from facecluster.errors import InputError
+from facecluster.errors import InputError, ParameterError
 from facecluster.faces.align import FaceAligner, model_file
 from facecluster.faces.detect import make_detector
-from facecluster.faces.embed import RESNET_MODEL, DlibEmbedder, TorchEmbedder, embed_chip_batches, load_torch_resnet
+from facecluster.faces.embed import (
+    RESNET_MODEL,
+    DlibEmbedder,
+    OnnxRuntimeEmbedder,
+    TorchEmbedder,
+    embed_chip_batches,
+    load_torch_resnet,
+    output_params,
+    resolve_embedder,
+)
 from facecluster.faces.embed.dlib_format import read_dlib_network
 
 AGREEMENT = 1e-4  # max abs difference per dimension (float32)
@@ -81,13 +91,29 @@ def test_torch_matches_dlib_on_generated_chips(astronaut):
     assert np.abs(ours - reference).max() < AGREEMENT
 
 
-def test_descriptors_do_not_depend_on_batching_or_cores(astronaut):
+def test_onnxruntime_matches_dlib_and_torch_on_generated_chips(astronaut):
     chips = _generated_chips(astronaut)
-    whole = TorchEmbedder("cpu").embed(chips)
+    ours = OnnxRuntimeEmbedder(2).embed(chips)
+    assert ours.shape == (len(chips), 128) and ours.dtype == np.float32
+    assert np.abs(ours - DlibEmbedder().embed(chips)).max() < AGREEMENT
+    assert np.abs(ours - TorchEmbedder("cpu").embed(chips)).max() < 1e-5
+
+
+def test_the_default_embedder_is_onnxruntime_on_a_cpu():
+    assert resolve_embedder("auto", "cpu") == "onnxruntime" and resolve_embedder("torch", "cpu") == "torch"
+    assert output_params("auto", "cpu") == {"device": "cpu", "batch": 16} == output_params("onnxruntime", "cuda")
+    with pytest.raises(ParameterError, match="embedder must be one of auto, onnxruntime, torch, dlib"):
+        resolve_embedder("tensorflow")
+
+
+@pytest.mark.parametrize("embedder", ["onnxruntime", "torch"])
+def test_descriptors_do_not_depend_on_batching_or_cores(astronaut, embedder):
+    chips = _generated_chips(astronaut)
+    whole = (OnnxRuntimeEmbedder(1) if embedder == "onnxruntime" else TorchEmbedder("cpu")).embed(chips)
     for workers in (1, 2):
         for split in (1, 5, 16, 17):
             batches = [chips[i : i + split] for i in range(0, len(chips), split)]
-            parts = list(embed_chip_batches(batches, workers=workers, embedder="torch", device="cpu"))
+            parts = list(embed_chip_batches(batches, workers=workers, embedder=embedder, device="cpu"))
             assert [len(p) for p in parts] == [len(b) for b in batches]
             assert np.array_equal(np.concatenate(parts), whole), (workers, split)
 
@@ -134,6 +160,7 @@ def test_torch_matches_dlib_on_real_chips():
     reference = np.concatenate(list(embed_chip_batches([chips[i : i + 32] for i in range(0, len(chips), 32)], workers=2, embedder="dlib")))
     ours = TorchEmbedder("cpu").embed(chips)
     assert np.abs(ours - reference).max() < AGREEMENT
+    assert np.abs(OnnxRuntimeEmbedder(2).embed(chips) - reference).max() < AGREEMENT
     for method in ("average", "complete"):
         labels_ref = make_clusterer(method).fit_predict(l2_normalize(reference))
         labels_ours = make_clusterer(method).fit_predict(l2_normalize(ours))
@@ -142,8 +169,8 @@ def test_torch_matches_dlib_on_real_chips():
 
 
 def test_onnx_export_reproduces_the_descriptors(tmp_path, astronaut):
-    ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'facecluster[test]')")
-    pytest.importorskip("onnx", reason="onnx not installed (pip install 'facecluster[onnx]')")
+    import onnxruntime as ort
+
     out = tmp_path / "dir with space" / "face net.onnx"
     out.parent.mkdir()
     done = subprocess.run([sys.executable, "-m", "facecluster", "export-embedder", str(out)], capture_output=True, text=True)
@@ -154,6 +181,7 @@ def test_onnx_export_reproduces_the_descriptors(tmp_path, astronaut):
     (descriptors,) = session.run(None, {"chips": chips})
     assert descriptors.shape == (len(chips), 128)
     assert np.abs(descriptors - DlibEmbedder().embed(chips)).max() < AGREEMENT
+    assert np.array_equal(descriptors, OnnxRuntimeEmbedder(1).embed(chips))  # the graph the default embedder runs
 
 
 def test_onnx_export_to_a_folder_is_a_one_line_error(tmp_path):
