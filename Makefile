@@ -3,18 +3,23 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install bench chromium
+.PHONY: demo test install install-run bench chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-# torch first, pinned to the CPU build this machine's pip serves from disk; the project's range (>=2.4,<3)
-# then installs nothing more. Elsewhere any torch in that range works, a CUDA build included.
+# A run needs no PyTorch (the default embedder runs on onnxruntime, CCL on NumPy): the demo installs the
+# package alone. The tests also cover SSiam/TSiam and the torch embedder: torch first, pinned to the CPU build
+# this machine's pip serves from disk; the project's range (>=2.4,<3) then installs nothing more. Elsewhere
+# any torch in that range works, a CUDA build included.
+install-run: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
 install: $(BIN)/python
 	$(BIN)/pip install -q 'torch==2.13.0'
 	$(BIN)/pip install -q -e '.[test]'
 
-demo: install
+demo: install-run
 	$(BIN)/facecluster demo -o demo_out
 
 # The report test opens report.html in headless Chromium, and the review test drives the review page through

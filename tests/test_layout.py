@@ -14,6 +14,7 @@ PACKAGE = SRC / "facecluster"
 # Lower layers never import higher ones (same layer: allowed, cycles aside).
 LAYERS = [
     {"facecluster._version", "facecluster.threads", "facecluster.errors", "facecluster.types", "facecluster.cache", "facecluster.distances", "facecluster.boxes",
+     "facecluster.estimator",
      "facecluster.progress"},
     {"facecluster.video"},
     {"facecluster.faces"},
@@ -130,12 +131,43 @@ def test_cycle_finder_finds_a_cycle_hidden_in_a_function(tmp_path):
 
 
 def test_start_up_imports_neither_pytorch_nor_scikit_learn():
-    """A run's modules load in under a second: PyTorch and scikit-learn (~2.5 s together) are imported
-    where they are needed, or in the background while detection runs (pipeline/video.py)."""
+    """A default run's modules (its embedder, learner and clusterers included) load without PyTorch and
+    scikit-learn (~2 s and ~0.8 s of CPU on 2 cores): PyTorch only for SSiam/TSiam and the torch embedder,
+    scikit-learn only when scikit-learn itself asks an estimator for its tags."""
     import subprocess
     import sys
 
-    code = ("import sys, facecluster.app, facecluster.pipeline.video, facecluster.learn.variants; "
+    code = ("import sys, facecluster.app, facecluster.pipeline.video, facecluster.learn.variants, facecluster.learn.ccl, "
+            "facecluster.cluster.agglomerative, facecluster.cluster.finch, facecluster.cluster.graph, facecluster.faces.embed; "
             "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
+
+
+def test_estimators_work_with_scikit_learn_without_importing_it():
+    """The learners and clusterers keep scikit-learn's conventions (clone, get/set_params, tags, Pipeline)
+    through facecluster.estimator, which imports scikit-learn only when scikit-learn asks for tags."""
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.utils import get_tags
+
+    from facecluster.cluster.agglomerative import ConstrainedAgglomerative
+    from facecluster.learn import CCL
+
+    ccl = CCL(hidden=32, epochs=2, random_state=1)
+    twin = clone(ccl)
+    assert twin is not ccl and twin.get_params() == ccl.get_params() and repr(twin) == "CCL(epochs=2, hidden=32, random_state=1)"
+    assert twin.set_params(hidden=8).hidden == 8
+    try:
+        twin.set_params(depth=3)
+    except ValueError as exc:
+        assert "Invalid parameter 'depth' for estimator CCL" in str(exc)
+    else:
+        raise AssertionError("an unknown parameter was accepted")
+    assert get_tags(ccl).transformer_tags is not None and get_tags(ConstrainedAgglomerative()).estimator_type == "clusterer"
+    X = np.random.default_rng(0).normal(size=(30, 8))
+    pipe = make_pipeline(CCL(epochs=1, random_state=0), ConstrainedAgglomerative(n_clusters=3))
+    assert sorted(set(pipe.fit_predict(X).tolist())) == [0, 1, 2]
+    pipe.set_params(constrainedagglomerative__n_clusters=4)
+    assert pipe.get_params()["constrainedagglomerative__n_clusters"] == 4

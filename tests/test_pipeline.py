@@ -136,7 +136,7 @@ def test_report_chips_come_from_the_embedding_pass(demo_video, tmp_path, monkeyp
 def test_a_default_run_does_not_load_pytorch(demo_video, tmp_path):
     """The default embedder (onnxruntime) and learner (CCL, NumPy) need no PyTorch (~2 s to import on 2 cores,
     ~140 MB), neither on a first run nor on a cached rerun, where PyTorch is CPU-only (where it may see a GPU,
-    ``auto`` asks it which device to embed on); and the rerun reuses every stage."""
+    ``auto`` asks it which device to embed on); nor scikit-learn; and the rerun reuses every stage."""
     import subprocess
     import sys
 
@@ -144,10 +144,11 @@ def test_a_default_run_does_not_load_pytorch(demo_video, tmp_path):
 
     script = ("import sys; from facecluster import PipelineConfig; from facecluster.app import process_videos; "
               f"[o] = process_videos([{str(demo_video)!r}], {str(tmp_path)!r}, PipelineConfig(workers=1)); "
-              "assert o.error is None, o.error; print(o.result.num_people, 'torch' in sys.modules, o.result.report_crops)")
+              "assert o.error is None, o.error; print(o.result.num_people, 'torch' in sys.modules, 'sklearn' in sys.modules, "
+              "o.result.report_crops)")
     first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.split()[:2] == ["2", str(_torch_may_see_a_gpu())]
+    assert first.stdout.split()[:3] == ["2", str(_torch_may_see_a_gpu()), "False"]
     cached = sorted(p.name for p in (tmp_path / demo_video.stem / "cache").rglob("*") if p.is_file())
     again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
@@ -245,3 +246,20 @@ def test_outputs_identical_across_worker_counts(demo_run, demo_video, tmp_path):
     [other] = process_videos([demo_video], tmp_path, PipelineConfig(workers=2))
     for name in ("faces.csv", "tracks.csv", "clusters.json"):
         assert (other.folder / name).read_bytes() == (demo_run.folder / name).read_bytes(), name
+
+
+def test_a_run_needs_no_pytorch_and_ssiam_says_how_to_get_it(demo_video, tmp_path):
+    """With PyTorch not importable (an install without the 'torch' extra), the default run works; SSiam
+    is a one-line error naming the extra."""
+    import subprocess
+    import sys
+
+    block = "import sys; sys.modules['torch'] = None; from facecluster.cli import main; main()"
+    ok = subprocess.run([sys.executable, "-c", block, "run", str(demo_video), "--out", str(tmp_path / "a"), "--workers", "1"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "a" / demo_video.stem / "report.html").is_file()
+    bad = subprocess.run([sys.executable, "-c", block, "run", str(demo_video), "--out", str(tmp_path / "b"), "--workers", "1",
+                          "--learn", "ssiam"], capture_output=True, text=True)
+    assert bad.returncode != 0
+    assert "pip install 'facecluster[torch]'" in bad.stderr and bad.stderr.strip().count("\n") == 0, bad.stderr

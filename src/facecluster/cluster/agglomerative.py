@@ -8,16 +8,16 @@ two clusters that contain such a pair — are never merged.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
 
 from facecluster.cluster.stop_rule import stop_distance
 from facecluster.distances import pairwise
 from facecluster.errors import ParameterError
+from facecluster.estimator import ClusterMixin, Estimator
 
 LINKAGES = ("average", "complete", "single", "ward")
 
 
-class ConstrainedAgglomerative(ClusterMixin, BaseEstimator):
+class ConstrainedAgglomerative(ClusterMixin, Estimator):
     """Bottom-up merging until ``n_clusters`` remain or no pair is closer than
     ``distance_threshold`` (exactly one of the two must be given), never across a
     cannot-link. ``distance_threshold='auto'`` (average linkage): the stop distance is

@@ -20,11 +20,11 @@ Nearest neighbours come from :mod:`facecluster.cluster.knn`: exact in blocks for
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
 
 from facecluster.cluster.knn import first_neighbours
 from facecluster.distances import l2_normalize
 from facecluster.errors import ParameterError
+from facecluster.estimator import ClusterMixin, Estimator
 
 
 class _Constraints:
@@ -104,7 +104,7 @@ def _means(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return l2_normalize(np.asarray(member @ X))
 
 
-class FINCH(ClusterMixin, BaseEstimator):
+class FINCH(ClusterMixin, Estimator):
     """First-neighbour clustering (scikit-learn conventions).
 
     n_clusters: a required number of clusters, or None to pick a level of the

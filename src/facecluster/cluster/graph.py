@@ -34,11 +34,11 @@ while that still brings merges.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
 
 from facecluster.cluster.knn import knn_approx, knn_exact, nearest_distances
 from facecluster.cluster.stop_rule import stop_distance_from
 from facecluster.errors import ParameterError
+from facecluster.estimator import ClusterMixin, Estimator
 
 EXACT_LIMIT = 20_000  # exact neighbours up to this many rows; faiss IVF beyond
 COMPLETE_LIMIT = 1_500  # up to this many rows the graph is complete: exact average linkage
@@ -122,7 +122,7 @@ def reciprocal_pairs(a: np.ndarray, b: np.ndarray, link: np.ndarray, n: int) -> 
     return first[order], second[order], d[order]
 
 
-class GraphAverageLinkage(ClusterMixin, BaseEstimator):
+class GraphAverageLinkage(ClusterMixin, Estimator):
     """Constrained average linkage over a k-nearest-neighbour graph (see the module docstring).
 
     Give exactly one of ``n_clusters`` and ``distance_threshold`` (a distance, or

@@ -40,11 +40,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from facecluster.cluster.stop_rule import MIN_CANNOT_PAIRS, MIN_ITEMS
 from facecluster.distances import l2_normalize
 from facecluster.errors import ParameterError
+from facecluster.estimator import Estimator, TransformerMixin
 from facecluster.learn.estimators import check_features
 
 PSEUDO_LABELS = ("finch", "confident", "mutual")
@@ -172,7 +172,7 @@ class _PairSampler:
         return first, second, np.r_[np.ones(half, np.int64), np.zeros(len(first) - half, np.int64)]
 
 
-class CCL(TransformerMixin, BaseEstimator):
+class CCL(TransformerMixin, Estimator):
     """Clustering-based contrastive learning on one video's faces (scikit-learn conventions; NumPy inside:
     the projection is small, :mod:`facecluster.learn.projection`).
 

@@ -1,4 +1,4 @@
-"""SSiam and TSiam as scikit-learn estimators (``BaseEstimator``, ``TransformerMixin``; PyTorch inside).
+"""SSiam and TSiam as scikit-learn-style estimators (:mod:`facecluster.estimator`; PyTorch inside).
 
 ``fit`` returns ``self``; ``transform(X)`` returns the (n, hidden) float32
 pre-ReLU activations of the trained network's first layer (``output="hidden"``,
@@ -15,10 +15,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from facecluster.distances import l2_normalize
 from facecluster.errors import MissingDependencyError, ParameterError
+from facecluster.estimator import Estimator, TransformerMixin
 from facecluster.learn.mining import TrackPairs, mine_ssiam_pairs, sample_tsiam_pairs
 
 
@@ -44,11 +44,11 @@ def _torch():
     try:
         import torch
     except ImportError:
-        raise MissingDependencyError("SSiam/TSiam need PyTorch: pip install torch==2.13.0") from None
+        raise MissingDependencyError("SSiam/TSiam need PyTorch: pip install 'facecluster[torch]'") from None
     return torch
 
 
-class _SiameseEstimator(TransformerMixin, BaseEstimator):
+class _SiameseEstimator(TransformerMixin, Estimator):
     """What SSiam and TSiam share: parameters (declared by each subclass's ``__init__``,
     as scikit-learn requires), checks, the training loop and ``transform``."""
 

@@ -362,13 +362,13 @@ class _Stages:
 
 def _load_in_background(config: PipelineConfig) -> threading.Thread:
     """Start a thread that loads what the later stages need: the face network (its onnxruntime session
-    built from dlib's file, ~0.3 s; or PyTorch's import, ~2 s) and scikit-learn behind clustering and learning
-    (~0.8 s). Started when detection starts, whose work runs outside the GIL. Join it before embedding, and
+    built from dlib's file, ~0.3 s; or PyTorch's import, ~2 s) and the clustering modules (SciPy's sparse
+    matrices and linear algebra). Started when detection starts, whose work runs outside the GIL. Join it before embedding, and
     before the run ends."""
 
     def load() -> None:
         try:
-            import facecluster.cluster.agglomerative  # noqa: F401 - scikit-learn, for clustering and the learners
+            import facecluster.cluster.agglomerative  # noqa: F401 - SciPy's parts behind clustering
 
             embed_mod.preload(config.embedder, config.device, config.workers)
         except Exception:  # noqa: BLE001 - the stage that needs it loads it again and reports the error itself

@@ -86,7 +86,7 @@ class DlibEmbedder:
 @functools.lru_cache(maxsize=4)
 def load_torch_resnet(device: str = "cpu"):
     """dlib's face ResNet as a :class:`~facecluster.faces.embed.torch_resnet.DlibFaceResNet` on ``device``, read from dlib's file."""
-    import torch
+    torch = _import_torch()
 
     from facecluster.faces.embed.dlib_format import read_dlib_network
     from facecluster.faces.embed.torch_resnet import DlibFaceResNet
@@ -136,13 +136,21 @@ def resolve_device(device: str = "auto") -> str:
     for: ``auto`` and ``cpu`` are then answered without importing it (~2 s on 2 cores)."""
     if device == "cpu" or (device == "auto" and not _torch_may_see_a_gpu()):
         return "cpu"
-    import torch
+    torch = _import_torch()
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device != "cuda" or not torch.cuda.is_available():
         raise ParameterError(f"device must be auto, cpu or cuda with a GPU present (here: {device!r})")
     return device
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("the torch embedder and --device cuda need PyTorch: pip install 'facecluster[torch]'") from None
+    return torch
 
 
 def _torch_may_see_a_gpu() -> bool:
