@@ -149,3 +149,13 @@ def test_a_change_of_clothes_does_not_split_a_strong_face_match():
     assert face_d < d[CAL + 2, CAL + 3] <= face_d + CAP + 1e-9  # within a scene, clothing moves a pair by at most CAP
     labels = ConstrainedAgglomerative(distance_threshold=0.4, linkage="average", metric="precomputed").fit_predict(d)
     assert len(set(labels[CAL:].tolist())) == 1
+
+
+def test_average_ranks_match_scipy_with_ties():
+    from scipy.stats import rankdata
+
+    from facecluster.clothing.distance import average_ranks
+
+    rng = np.random.default_rng(0)
+    for values in (rng.normal(size=50), rng.integers(0, 5, size=40).astype(float), np.zeros(3), np.array([2.0])):
+        assert np.array_equal(average_ranks(values), rankdata(values))

@@ -6,7 +6,6 @@ the training device, cluster/knn.py streams blocks for millions of rows.)
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import cdist
 
 
 def l2_normalize(X: np.ndarray) -> np.ndarray:
@@ -18,6 +17,8 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
 
 def pairwise(X: np.ndarray, Y: np.ndarray | None = None, *, squared: bool = False) -> np.ndarray:
     """(n, m) Euclidean (or squared Euclidean) distances between the rows of X (n, d) and Y (m, d; default X), float64."""
+    from scipy.spatial.distance import cdist  # here, not at start-up: ~0.4 s of CPU
+
     X = np.asarray(X, np.float64)
     Y = X if Y is None else np.asarray(Y, np.float64)
     return cdist(X, Y, "sqeuclidean" if squared else "euclidean")

@@ -53,13 +53,25 @@ class ClothingCalibration:
     different_pairs: int
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """(n,) ranks 1..n of ``values`` (n,), ties given their average rank (as ``scipy.stats.rankdata``, whose
+    import takes ~0.5 s of CPU on 2 cores)."""
+    values = np.asarray(values).ravel()
+    order = np.argsort(values, kind="mergesort")
+    inverse = np.empty(len(values), np.intp)
+    inverse[order] = np.arange(len(values))
+    ordered = values[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    group = np.cumsum(starts)[inverse]  # 1-based tie group of each value
+    bounds = np.r_[np.flatnonzero(starts), len(values)]
+    return 0.5 * (bounds[group] + bounds[group - 1] + 1)
+
+
 def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     """P(a random *different* pair has a larger clothing distance than a random *same* pair)."""
-    from scipy.stats import rankdata
-
     if len(positive) == 0 or len(negative) == 0:
         return 0.5
-    ranks = rankdata(np.concatenate([positive, negative]))  # ties get their average rank
+    ranks = average_ranks(np.concatenate([positive, negative]))  # ties get their average rank
     r_neg = ranks[len(positive):].sum()
     n_pos, n_neg = len(positive), len(negative)
     return float((r_neg - n_neg * (n_neg + 1) / 2) / (n_pos * n_neg))

@@ -368,6 +368,9 @@ def _load_in_background(config: PipelineConfig) -> threading.Thread:
 
     def load() -> None:
         try:
+            import scipy.optimize  # noqa: F401 - tracking and the window search (imported where used, ~0.5 s)
+            import scipy.spatial.distance  # noqa: F401 - distances for clustering (~0.4 s)
+
             import facecluster.cluster.agglomerative  # noqa: F401 - SciPy's parts behind clustering
 
             embed_mod.preload(config.embedder, config.device, config.workers)

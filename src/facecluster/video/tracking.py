@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from facecluster.boxes import box_iou
 from facecluster.errors import ParameterError
@@ -58,6 +57,8 @@ class _Active:
 
 def track_faces(detections: Detections, shots: Shots, params: TrackerParams = TrackerParams()) -> Tracks:
     """Tracks of a video's detections. Track ids are numbered by first frame, then by x."""
+    from scipy.optimize import linear_sum_assignment  # here, not at start-up: ~0.5 s of CPU
+
     n = len(detections)
     shot_of_row = shots.shot_of(detections.frames) if n else np.zeros(0, np.int64)
     finished: list[_Active] = []

@@ -42,7 +42,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from facecluster.boxes import box_iou
 from facecluster.faces.detect.base import FaceDetector, nms
@@ -103,6 +102,8 @@ def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarra
     box (or boxes) widened on each side by ``MARGIN`` box sides (``MARGIN_ONE_SIDE`` for a face seen on one
     side only; ``MARGIN_UNSURE`` for a face that scored below ``unsure_below`` wherever it was seen), clipped
     to the frame."""
+    from scipy.optimize import linear_sum_assignment  # here, not at start-up: ~0.5 s of CPU
+
     (b_boxes, b_scores), (a_boxes, a_scores) = before, after
     b_boxes = np.asarray(b_boxes, np.float64).reshape(-1, 4)
     a_boxes = np.asarray(a_boxes, np.float64).reshape(-1, 4)
