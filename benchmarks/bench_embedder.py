@@ -1,11 +1,11 @@
-"""Embedding backends side by side: dlib's own ResNet vs the same network run by PyTorch.
+"""Embedding backends side by side: dlib's own ResNet vs the same network run by onnxruntime and by PyTorch.
 
 1. Faces per second on real 150×150 chips (faces of the Hamilton and Sweden
    clips, cut at their ground-truth boxes): dlib in one process (one core) and
-   in ``--workers`` processes; PyTorch at batch sizes 1, 16, 64, 256 with
-   ``--workers`` threads. Each configuration runs in a fresh child process, so
-   its peak resident memory (children included) is its own.
-2. Agreement: max abs difference of the PyTorch descriptors from dlib's.
+   in ``--workers`` processes; onnxruntime and PyTorch at batch sizes 1, 16, 64, 256
+   with ``--workers`` threads. Each configuration runs in a fresh child process, so
+   its peak resident memory (children included; imports and model loading too) is its own.
+2. Agreement: max abs difference of the onnxruntime and PyTorch descriptors from dlib's.
 3. End to end: wall time of ``facecluster run`` on the two clips with each backend.
 
 Writes benchmarks/results/embedder.md and .json.
@@ -55,11 +55,18 @@ def real_chips(data: Path, count: int) -> np.ndarray:
 
 def child(config: str, chips_path: str, workers: int) -> None:
     """Run one configuration and print one JSON line."""
-    from facecluster.faces.embed import DlibEmbedder, TorchEmbedder, embed_chip_batches
+    from facecluster.faces.embed import DlibEmbedder, OnnxRuntimeEmbedder, TorchEmbedder, embed_chip_batches
 
     chips = np.load(chips_path)
     backend, _, arg = config.partition(":")
-    if backend == "torch":
+    if backend == "onnxruntime":
+        embedder = OnnxRuntimeEmbedder(workers)
+        embedder.batch = int(arg)
+        embedder.embed(chips[:1])  # warm-up
+        t0 = time.perf_counter()
+        vectors = embedder.embed(chips)
+        cores = workers
+    elif backend == "torch":
         import torch
 
         torch.set_num_threads(workers)
@@ -114,7 +121,8 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     chips_path = os.path.join(tmp, "chips.npy")
     np.save(chips_path, real_chips(data, args.faces))
-    configs = ["dlib:1", f"dlib:{args.workers}w"] + [f"torch:{b}" for b in TORCH_BATCHES]
+    configs = (["dlib:1", f"dlib:{args.workers}w"] + [f"onnxruntime:{b}" for b in TORCH_BATCHES]
+               + [f"torch:{b}" for b in TORCH_BATCHES])
     results = []
     for config in configs:
         out = subprocess.run([sys.executable, __file__, "--workers", str(args.workers), "--child", config, chips_path],
@@ -129,17 +137,17 @@ def main() -> None:
     best_dlib = max(r["faces_per_s"] for r in results if r["config"].startswith("dlib"))
     for row in results:
         row["speedup_vs_best_dlib"] = row["faces_per_s"] / best_dlib
-    e2e = [] if args.skip_e2e else end_to_end(data, "dlib", args.workers) + end_to_end(data, "torch", args.workers)
+    e2e = [] if args.skip_e2e else [row for backend in ("dlib", "onnxruntime", "torch") for row in end_to_end(data, backend, args.workers)]
     for row in e2e:
         print(row, flush=True)
     head = (f"Machine: {platform.machine()}, {args.workers} cores, Python {platform.python_version()}; "
             f"{len(reference)} real chips from {', '.join(CLIPS)}.\n")
-    lines = ["# Embedding backends: dlib vs PyTorch (same network, same weights)", "", head,
+    lines = ["# Embedding backends: dlib vs onnxruntime vs PyTorch (same network, same weights)", "", head,
              "| backend | batch | cores | faces/s | × best dlib | peak RSS (MB) | max abs diff vs dlib |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
         backend, _, arg = r["config"].partition(":")
-        batch = arg if backend == "torch" else "1 (dlib loops)"
+        batch = "1 (dlib loops)" if backend == "dlib" else arg
         lines.append(f"| {backend} | {batch} | {r['cores']} | {r['faces_per_s']:.1f} | {r['speedup_vs_best_dlib']:.1f} | "
                      f"{r['peak_rss_mb']:.0f} | {r['max_abs_diff_vs_dlib']:.1e} |")
     if e2e:

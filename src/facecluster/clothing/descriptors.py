@@ -96,9 +96,14 @@ def clothing_descriptors(rgb: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
     valid = np.zeros(K, bool)
     if K == 0:
         return out, valid
-    hsv = _hsv(rgb)
-    chromatic = _chromatic(hsv)
     torsos = [torso_box(f, rgb.shape) for f in faces]
+    shown = [t for t in torsos if t[2] > t[0] and t[3] > t[1]]
+    if not shown:
+        return out, valid
+    # Colours of the torsos' bounding rectangle only (the conversion is per pixel: the same values).
+    ox, oy = min(int(t[0]) for t in shown), min(int(t[1]) for t in shown)
+    hsv = _hsv(rgb[oy : max(int(t[3]) for t in shown), ox : max(int(t[2]) for t in shown)])
+    chromatic = _chromatic(hsv)
     sizes = (faces[:, 2] - faces[:, 0]) * (faces[:, 3] - faces[:, 1])
     for k in range(K):
         x1, y1, x2, y2 = torsos[k]
@@ -111,7 +116,8 @@ def clothing_descriptors(rgb: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
                 _mask_out(mask, (x1, y1), torsos[j])
         if np.count_nonzero(mask) < MIN_VISIBLE:
             continue
-        out[k] = _histogram(hsv[y1:y2, x1:x2], chromatic[y1:y2, x1:x2], mask.view(np.uint8))
+        rows, cols = slice(y1 - oy, y2 - oy), slice(x1 - ox, x2 - ox)
+        out[k] = _histogram(hsv[rows, cols], chromatic[rows, cols], mask.view(np.uint8))
         valid[k] = True
     return out, valid
 
