@@ -189,7 +189,7 @@ class CCL(TransformerMixin, Estimator):
 
     train_without_tracks: also train on faces without tracks (photos, a bare set of vectors),
     from pseudo-labels alone. Off by default: measured on the four labelled face sets it gains
-    where K is given on two and loses on celebs11 by 0.02 B-cubed F (benchmarks/results/learn.md),
+    where K is given on one and loses on celebs11 by 0.02–0.05 B-cubed F (benchmarks/results/learn.md),
     so with nothing on screen together to check the pseudo-labels against, CCL leaves the base
     vectors as they are.
     """
