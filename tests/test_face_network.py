@@ -66,6 +66,26 @@ def test_damaged_model_file_is_refused_naming_the_file(tmp_path, damage, problem
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("build", ["onnx", "torch"])
+def test_a_network_of_another_structure_is_refused_naming_the_file(build):
+    """Both backends build from the checked structure: a chain without dlib's residual pattern is an InputError."""
+    from dataclasses import replace
+
+    from facecluster.faces.embed.onnx_graph import dlib_resnet_onnx
+    from facecluster.faces.embed.torch_resnet import DlibFaceResNet
+
+    net = read_dlib_network(model_file(RESNET_MODEL))
+    make = (lambda n: dlib_resnet_onnx(n, "net.dat")) if build == "onnx" else (lambda n: DlibFaceResNet(n, "net.dat"))
+    no_units = replace(net, layers=[layer for layer in net.layers if layer.kind != "marker"])
+    no_relu = replace(net, layers=[layer for i, layer in enumerate(net.layers)
+                                   if not (layer.kind == "relu_" and net.layers[i - 1].kind == "add_prev_")])
+    no_head = replace(net, layers=net.layers[:-1])
+    for broken, problem in ((no_units, "no residual units"), (no_relu, "does not end in relu"), (no_head, "head")):
+        with pytest.raises(InputError, match="unexpected network structure") as info:
+            make(broken)
+        assert "net.dat" in str(info.value) and problem in str(info.value)
+
+
 def _generated_chips(astronaut: np.ndarray) -> np.ndarray:
     """A face chip from a test image, and variations of it and of noise (K, 150, 150, 3) uint8."""
     import cv2

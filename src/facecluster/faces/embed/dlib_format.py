@@ -198,3 +198,57 @@ def read_dlib_network(path: str) -> DlibNetwork:
     if r.pos != len(data):
         raise r.fail(f"{len(data) - r.pos} bytes left over")
     return DlibNetwork(mean, size, layers)
+
+
+@dataclass
+class ResidualUnit:
+    """One residual unit: ``relu(main(x) + shortcut(x))``; ``shortcut`` is an average pool layer, or None for x itself."""
+
+    main: list[DlibLayer]
+    shortcut: DlibLayer | None
+
+
+@dataclass
+class ResNetStructure:
+    """dlib's face ResNet as its parts: the stem's layers, the residual units, the global pool and the linear map."""
+
+    stem: list[DlibLayer]
+    units: list[ResidualUnit]
+    pool: DlibLayer
+    fc: DlibLayer
+
+
+def resnet_structure(network: DlibNetwork, source: str = "dlib model") -> ResNetStructure:
+    """The layer chain checked against the residual pattern of dlib's ``dnn_face_recognition_ex`` network (stem,
+    units ending in ``add_prev`` then ``relu``, a global average pool and a linear map without bias); an
+    :class:`InputError` naming ``source`` where it differs."""
+    layers = network.layers
+    kinds = [layer.kind for layer in layers]
+
+    def bad(problem: str) -> InputError:
+        return InputError(source, f"unexpected network structure: {problem}")
+
+    try:
+        first_marker = kinds.index("marker")
+    except ValueError:
+        raise bad("no residual units") from None
+    units: list[ResidualUnit] = []
+    i = first_marker
+    while i < len(kinds) and kinds[i] == "marker":
+        j = kinds.index("add_prev_", i)
+        body, body_kinds = layers[i + 1 : j], kinds[i + 1 : j]
+        if body_kinds[-3:] == ["marker", "marker", "avg_pool_2"]:
+            units.append(ResidualUnit(body[:-3], body[-1]))
+        elif "marker" in body_kinds:
+            raise bad(f"markers inside unit at layer {i}")
+        else:
+            units.append(ResidualUnit(body, None))
+        if j + 1 >= len(kinds) or kinds[j + 1] != "relu_":
+            raise bad(f"unit at layer {i} does not end in relu")
+        i = j + 2
+    head = kinds[i:]
+    if head != ["avg_pool_2", "fc_2"] or layers[i].fields["rows"] != 0:
+        raise bad(f"head {head}")
+    if layers[i + 1].fields["bias"]:
+        raise bad("fully connected layer with bias")
+    return ResNetStructure(layers[:first_marker], units, layers[i], layers[i + 1])

@@ -20,8 +20,7 @@ import struct
 
 import numpy as np
 
-from facecluster.errors import InputError
-from facecluster.faces.embed.dlib_format import DlibLayer, DlibNetwork
+from facecluster.faces.embed.dlib_format import DlibLayer, DlibNetwork, resnet_structure
 
 OPSET = 17
 IR_VERSION = 8
@@ -212,44 +211,19 @@ def _add_zero_padded(g: _Graph, a: _Tensor, b: _Tensor) -> _Tensor:
 
 def dlib_resnet_onnx(network: DlibNetwork, source: str = "dlib model") -> bytes:
     """The ONNX model (bytes) of dlib's face ResNet: ``chips`` (N, 150, 150, 3) uint8 → ``descriptors`` (N, 128) float32."""
-    layers = network.layers
-    kinds = [layer.kind for layer in layers]
-
-    def bad(problem: str) -> InputError:
-        return InputError(source, f"unexpected network structure: {problem}")
-
+    net = resnet_structure(network, source)
     g = _Graph()
     rows, cols = network.input_size
     x = g.node("Transpose", [g.node("Cast", ["chips"], to=_FLOAT)], perm=[0, 3, 1, 2])
     mean = np.asarray(network.input_mean_rgb, np.float32).reshape(1, 3, 1, 1)
     x = g.node("Mul", [g.node("Sub", [x, g.constant(mean)]), g.constant(np.full((1, 1, 1, 1), 1 / 256, np.float32))])
-    try:
-        first_marker = kinds.index("marker")
-    except ValueError:
-        raise bad("no residual units") from None
-    t = _layer_chain(g, _Tensor(x, (3, rows, cols)), layers[:first_marker])
-    i = first_marker
-    while i < len(kinds) and kinds[i] == "marker":
-        j = kinds.index("add_prev_", i)
-        body, body_kinds = layers[i + 1 : j], kinds[i + 1 : j]
-        if body_kinds[-3:] == ["marker", "marker", "avg_pool_2"]:
-            main, shortcut = _layer_chain(g, t, body[:-3]), _pool(g, t, body[-1])
-        elif "marker" in body_kinds:
-            raise bad(f"markers inside unit at layer {i}")
-        else:
-            main, shortcut = _layer_chain(g, t, body), t
-        if j + 1 >= len(kinds) or kinds[j + 1] != "relu_":
-            raise bad(f"unit at layer {i} does not end in relu")
-        added = _add_zero_padded(g, main, shortcut)
+    t = _layer_chain(g, _Tensor(x, (3, rows, cols)), net.stem)
+    for unit in net.units:
+        main = _layer_chain(g, t, unit.main)
+        added = _add_zero_padded(g, main, t if unit.shortcut is None else _pool(g, t, unit.shortcut))
         t = _Tensor(g.node("Relu", [added.name]), added.size)
-        i = j + 2
-    head = kinds[i:]
-    if head != ["avg_pool_2", "fc_2"] or layers[i].fields["rows"] != 0:
-        raise bad(f"head {head}")
-    fc = layers[i + 1]
-    if fc.fields["bias"]:
-        raise bad("fully connected layer with bias")
-    pooled = g.node("Flatten", [_pool(g, t, layers[i]).name], axis=1)
+    fc = net.fc
+    pooled = g.node("Flatten", [_pool(g, t, net.pool).name], axis=1)
     weight = fc.params.reshape(fc.fields["inputs"], fc.fields["outputs"]).astype(np.float32)
     g.node("MatMul", [pooled, g.constant(weight)], output="descriptors")
     return g.model([_value_info("chips", _UINT8, ["n", rows, cols, 3])],

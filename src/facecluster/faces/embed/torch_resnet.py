@@ -21,8 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from facecluster.errors import InputError
-from facecluster.faces.embed.dlib_format import DlibLayer, DlibNetwork
+from facecluster.faces.embed.dlib_format import DlibLayer, DlibNetwork, resnet_structure
 
 
 class Affine(nn.Module):
@@ -117,41 +116,12 @@ class DlibFaceResNet(nn.Module):
 
     def __init__(self, network: DlibNetwork, source: str = "dlib model") -> None:
         super().__init__()
-        layers = network.layers
-        kinds = [layer.kind for layer in layers]
-
-        def bad(problem: str) -> InputError:
-            return InputError(source, f"unexpected network structure: {problem}")
-
-        try:
-            first_marker = kinds.index("marker")
-        except ValueError:
-            raise bad("no residual units") from None
-        self.stem = _main_path(layers[:first_marker])
-        units: list[nn.Module] = []
-        i = first_marker
-        while i < len(kinds) and kinds[i] == "marker":
-            j = kinds.index("add_prev_", i)
-            body = layers[i + 1 : j]
-            body_kinds = kinds[i + 1 : j]
-            if body_kinds[-3:] == ["marker", "marker", "avg_pool_2"]:
-                main, shortcut = _main_path(body[:-3]), _pool(body[-1])
-            elif "marker" in body_kinds:
-                raise bad(f"markers inside unit at layer {i}")
-            else:
-                main, shortcut = _main_path(body), None
-            if j + 1 >= len(kinds) or kinds[j + 1] != "relu_":
-                raise bad(f"unit at layer {i} does not end in relu")
-            units.append(Residual(main, shortcut))
-            i = j + 2
-        self.units = nn.Sequential(*units)
-        head = kinds[i:]
-        if head != ["avg_pool_2", "fc_2"] or layers[i].fields["rows"] != 0:
-            raise bad(f"head {head}")
-        fc = layers[i + 1]
-        if fc.fields["bias"]:
-            raise bad("fully connected layer with bias")
-        self.pool = _pool(layers[i])
+        net = resnet_structure(network, source)
+        self.stem = _main_path(net.stem)
+        self.units = nn.Sequential(*(Residual(_main_path(unit.main), None if unit.shortcut is None else _pool(unit.shortcut))
+                                     for unit in net.units))
+        fc = net.fc
+        self.pool = _pool(net.pool)
         self.fc = nn.Linear(fc.fields["inputs"], fc.fields["outputs"], bias=False)
         with torch.no_grad():
             self.fc.weight.copy_(torch.from_numpy(fc.params.reshape(fc.fields["inputs"], fc.fields["outputs"]).T.copy()))
