@@ -83,7 +83,7 @@ def one(video: Path, workers: int, every: int = 1, full_every: int = 1) -> dict:
         "total_s": total,
         "wall_s": wall,
         "realtime_factor": wall / r.info.duration_s,
-        "shots_fps": frames / r.timings["shots"],
+        "shots_fps": frames / r.timings["shots"] if r.timings["shots"] else None,  # 0: found in the detection pass
         "detect_fps": frames / r.timings["detect"],
         "embed_faces_per_s": embedded / r.timings["embed"] if embedded else 0.0,
         "peak_rss_mb_main": self_kb / 1024,
@@ -133,7 +133,7 @@ def main() -> None:
         "wall = the whole run in a fresh process (imports and model loading included); decode = decoding every frame and "
         "nothing else, in another fresh process.",
         "",
-        "| clip | frames | faces (tracked / embedded) | shots+decode s (fps) | detect s (fps) | track s | embed s (faces/s) | clothing s "
+        "| clip | frames | faces (tracked / embedded) | shots+decode s (fps) | detect s (fps; with the shots: one pass) | track s | embed s (faces/s) | clothing s "
         "| learn s | cluster s | wall s | wall ÷ duration | decode s | wall ÷ decode | peak RSS MB main / worker |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -141,7 +141,8 @@ def main() -> None:
         t = r["timings_s"]
         name = r["video"] if r["loops"] == 1 else f"{r['video']} (×{r['loops']} looped)"
         lines.append(
-            f"| {name} | {r['frames']} | {r['faces_in_tracks']} / {r['faces_embedded']} | {t['shots']:.1f} ({r['shots_fps']:.0f}) "
+            f"| {name} | {r['frames']} | {r['faces_in_tracks']} / {r['faces_embedded']} "
+            f"| {f"{t['shots']:.1f} ({r['shots_fps']:.0f})" if r.get('shots_fps') else 'in detect'} "
             f"| {t['detect']:.1f} ({r['detect_fps']:.1f}) | {t['track']:.2f} | {t['embed']:.1f} ({r['embed_faces_per_s']:.1f}) "
             f"| {t.get('clothing', 0.0):.1f} | {t.get('learn', 0.0):.2f} | {t['cluster']:.3f} | {r['wall_s']:.1f} | {r['realtime_factor']:.2f} | {r['decode_s']:.1f} "
             f"| {r['wall_s'] / r['decode_s']:.1f} | {r['peak_rss_mb_main']:.0f} / {r['peak_rss_mb_worker']:.0f} |"

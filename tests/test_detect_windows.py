@@ -129,6 +129,33 @@ def test_key_frame_search_over_a_stream_that_ends_early():
     assert det.calls.count((120, 200)) == 2 and len(det.calls) == 4  # frames 0 and 4 whole, 2 and 6 in a window each
 
 
+def test_key_frames_declared_one_by_one_are_searched_as_when_given_together():
+    """KeyFrameSearch.declare (key frames decided as the video is decoded) finds what the arrays given up
+    front find; a window frame with no whole-searched frame before it is refused."""
+    from types import SimpleNamespace
+
+    shots = Shots(starts=np.array([0, 10]), ends=np.array([9, 20]))
+    key = np.array([0, 2, 4, 6, 8, 9, 10, 12, 14, 16, 18, 20])
+    full = W.full_key_frames(key, shots, 3)
+    frames = {f: _frame([(20 + 2 * f, 20, 40 + 2 * f, 40)] + ([(150, 80, 170, 100)] if f > 10 else [])) for f in key.tolist()}
+    results = []
+    for streaming in (False, True):
+        det = SquareDetector()
+        search = W.KeyFrameSearch(det, np.zeros(0, np.int64), np.zeros(0, bool), batch_size=2) if streaming \
+            else W.KeyFrameSearch(det, key, full, batch_size=2)
+        done = []
+        for f, whole in zip(key.tolist(), full.tolist()):
+            if streaming:
+                search.declare(f, whole)
+            done += search.feed(SimpleNamespace(index=f, rgb=frames[f]))
+        done += search.finish()
+        results.append(({f: (b.tolist(), s.tolist()) for f, b, s in done}, det.calls))
+    assert results[0] == results[1] and sorted(results[0][0]) == key.tolist()
+    assert results[0][1].count((120, 200)) == int(full.sum())  # the others searched in windows
+    with pytest.raises(ValueError, match="no whole-searched key frame comes before it"):
+        W.KeyFrameSearch(SquareDetector(), np.zeros(0, np.int64), np.zeros(0, bool)).declare(3, False)
+
+
 class FaintSquareDetector(SquareDetector):
     """White squares score 0.9; grey ones (value 200) score 0.45 in a whole frame, under the 0.5 threshold,
     and 0.55 in a window (as a face near CenterFace's threshold may, its score depending on the context)."""

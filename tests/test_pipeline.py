@@ -227,6 +227,47 @@ def test_key_frames_searched_around_the_faces_of_their_neighbours(demo_video, tm
     assert np.array_equal(again.track_person, result.track_person)
 
 
+def test_shots_and_faces_found_in_one_decoding_pass(demo_video, tmp_path, monkeypatch):
+    """A fresh run finds the shots and the faces of the key frames in one decoding pass: the same shots, frame
+    times, faces and people as a shots pass then a detection pass, cached under the same keys; interrupted
+    (the shots not cached yet, chunks of key frames missing) it resumes to the same faces."""
+    from facecluster.pipeline import video as pipeline_video
+
+    passes = []
+    own = pipeline_video.iter_frames
+    monkeypatch.setattr(pipeline_video, "iter_frames", lambda *a, **k: passes.append(k) or own(*a, **k))
+    monkeypatch.setattr(pipeline_video, "DETECT_CHUNK_FRAMES", 4)
+    config = PipelineConfig(detect_every=2, full_frame_every=3)
+    one = run_video(demo_video, tmp_path / "one", config)
+    assert one.timings["shots"] == 0.0 and one.num_people == 2
+    assert [k.get("keep_source", False) for k in passes][:1] == [True]  # the first pass: shots and faces
+    assert sum(bool(k.get("thumbnail")) for k in passes) == 1  # no other pass for the shots
+    monkeypatch.setattr(pipeline_video._Stages, "nothing_found_yet", lambda self: False)
+    two = run_video(demo_video, tmp_path / "two", config)
+    assert two.timings["shots"] > 0.0
+    for name in ("starts", "ends"):
+        assert np.array_equal(getattr(one.shots, name), getattr(two.shots, name)), name
+    assert np.array_equal(one.frame_times, two.frame_times)
+    for name in ("frames", "boxes", "scores"):
+        assert np.array_equal(getattr(one.detections, name), getattr(two.detections, name)), name
+    assert np.array_equal(one.track_person, two.track_person)
+    assert sorted(p.name for p in (tmp_path / "one" / "cache").glob("[sd]*-*.npz")) == \
+        sorted(p.name for p in (tmp_path / "two" / "cache").glob("[sd]*-*.npz"))
+    # Killed in the one pass: no shots cached, some chunks of faces cached.
+    monkeypatch.undo()
+    monkeypatch.setattr(pipeline_video, "DETECT_CHUNK_FRAMES", 4)
+    for shots_file in (tmp_path / "one" / "cache").glob("shots-*.npz"):
+        shots_file.unlink()
+    parts = sorted((tmp_path / "one" / "cache").glob("detect-*.npz"))
+    assert len(parts) >= 3
+    for part in parts[1::2]:
+        part.unlink()
+    again = run_video(demo_video, tmp_path / "one", config)
+    for name in ("frames", "boxes", "scores"):
+        assert np.array_equal(getattr(again.detections, name), getattr(one.detections, name)), name
+    assert np.array_equal(again.track_person, one.track_person)
+
+
 @pytest.mark.parametrize("method,dim", [("ssiam", 128 + 512), ("tsiam", 128 + 512), ("ccl", 256)])
 def test_learned_features_in_pipeline(demo_video, tmp_path, method, dim):
     cfg = PipelineConfig(learn=method, num_people=2, seed=1)

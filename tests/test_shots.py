@@ -1,10 +1,11 @@
 import csv
 
 import numpy as np
+import pytest
 from conftest import colour_frames, shared_data, write_video
 
 from facecluster.video.decode import iter_frames
-from facecluster.video.shots import boundary_f1, detect_shots, frame_signature, shots_from_cuts
+from facecluster.video.shots import boundary_f1, detect_cuts, detect_shots, frame_signature, shots_from_cuts
 
 
 def test_cuts_found_in_generated_video(tmp_path):
@@ -47,3 +48,35 @@ def test_thumbnail_decoding_finds_the_same_shots():
     sigs = np.stack([frame_signature(f.rgb) for f in iter_frames(video)])
     shots, times = detect_video_shots(video)
     assert np.array_equal(shots.starts, detect_shots(sigs).starts) and len(times) == len(sigs)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shot_stream_settles_frames_as_the_whole_sequence_decides(seed):
+    """Frame by frame, ShotStream finds detect_cuts' cuts, and tells each frame its shot's start and whether it
+    ends its shot no later than window + 2 frames after it."""
+    from facecluster.video.shots import ShotDetectorParams, ShotStream, shots_from_cuts
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    # Signatures whose change scores have peaks (cuts), drift and noise: a histogram part and a grey part.
+    base = rng.uniform(size=(8, 256 + 64 * 36)).astype(np.float32)
+    scene = np.cumsum(rng.uniform(size=n) < 0.03) % 8
+    signatures = base[scene] + rng.normal(scale=0.02, size=(n, base.shape[1])).astype(np.float32)
+    stream, settled = ShotStream(), []
+    for f, signature in enumerate(signatures):
+        out = stream.push(signature)
+        assert all(g <= f - ShotDetectorParams().window - 1 for g, _, _ in out)
+        settled += out
+    settled += stream.finish()
+    scores = np.zeros(n, np.float32)
+    from facecluster.video.shots import change_scores
+
+    scores[1:] = [change_scores(np.stack([signatures[i - 1], signatures[i]]))[1] for i in range(1, n)]
+    cuts = detect_cuts(scores)
+    assert stream.cuts == cuts.tolist()
+    shots = shots_from_cuts(cuts, n)
+    assert [f for f, _, _ in settled] == list(range(n))
+    shot_of = shots.shot_of(np.arange(n))
+    assert [s for _, s, _ in settled] == shots.starts[shot_of].tolist()
+    assert [last for _, _, last in settled] == (np.arange(n) == shots.ends[shot_of]).tolist()
+    assert np.array_equal(stream.shots().starts, shots.starts) and np.array_equal(stream.shots().ends, shots.ends)

@@ -35,7 +35,7 @@ from facecluster.pipeline.crops import ReportCrops
 from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Tracks, VideoInfo
 from facecluster.video import shots as shot_mod
 from facecluster.video import tracking as tracking_mod
-from facecluster.video.decode import iter_frames, prefetched, probe
+from facecluster.video.decode import Frame, full_rgb, iter_frames, prefetched, probe
 from facecluster.video.tracking import fill_track_gaps, key_frames, overlapping_pairs, select_faces, track_faces, track_spans
 
 DETECT_CHUNK_FRAMES = 500
@@ -87,10 +87,83 @@ class _Stages:
         self.embedder_ready: threading.Thread | None = None
         self.collected_clothing: tuple[str | None, dict | None] = (None, None)  # (clothing key, arrays) from the embedding pass
 
-    def shots(self) -> tuple[str, Shots, np.ndarray]:
+    def shots_key(self) -> str:
         params = {**asdict(shot_mod.ShotDetectorParams()), "code": shot_mod.CODE_VERSION,
                   "signature": [shot_mod.THUMB_SIZE, shot_mod.HIST_BINS]}
-        key = stage_key("shots", params, [self.fingerprint])
+        return stage_key("shots", params, [self.fingerprint])
+
+    def detections_key(self, upstream: str, detector) -> str:
+        cfg = self.config
+        params = {"detector": detector.params, "every": cfg.detect_every, "code": detector.code_version,
+                  "frames": "shot-aligned" if cfg.detect_every > 1 else "all"}
+        if cfg.full_frame_every > 1:
+            params["windows"] = windows_mod.search_params(cfg.full_frame_every)
+        return stage_key("detect", params, [upstream])
+
+    def nothing_found_yet(self) -> bool:
+        """Neither the shots nor any chunk of the detections are cached: both can come from one decoding pass."""
+        key = self.shots_key()
+        if self.cache.load("shots", key) is not None:
+            return False
+        detector = make_detector(self.config.detector, **self.config.detector_params())
+        try:
+            return self.cache.load("detect", f"{self.detections_key(key, detector)}-{0:05d}") is None
+        finally:
+            detector.close()
+
+    def shots_and_detections(self) -> tuple[str, Shots, np.ndarray, str, Detections]:
+        """Shots and the faces on their key frames in one decoding pass: each frame's thumbnail feeds the shot
+        detector (:class:`~facecluster.video.shots.ShotStream`), and a frame whose shot is settled (a few frames
+        later) and that is a key frame is converted to full size and searched. The same shots, key frames and
+        faces as :meth:`shots` then :meth:`detections`, cached under the same keys, with the video decoded once
+        instead of twice and no pass that waits for the other."""
+        cfg = self.config
+        every, full_every = max(1, cfg.detect_every), cfg.full_frame_every
+        shots_key = self.shots_key()
+        detector = make_detector(cfg.detector, **cfg.detector_params())
+        key = self.detections_key(shots_key, detector)
+        self.embedder_ready = _load_in_background(cfg)
+        search = windows_mod.KeyFrameSearch(detector, np.zeros(0, np.int64), np.zeros(0, bool))
+        stream = shot_mod.ShotStream()
+        chunks = _DetectionChunks(self.cache, key)
+        pending: dict[int, Frame] = {}  # decoded frames whose shot is not settled yet
+        times: list[float] = []
+        shot = {"start": -1, "position": 0}  # the shot of the frames being settled; its key frames so far
+
+        def settle(settled: list[tuple[int, int, bool]]) -> None:
+            for f, start, last in settled:
+                frame = pending.pop(f)
+                if start != shot["start"]:
+                    shot["start"], shot["position"] = start, 0
+                if (f - start) % every and not last:
+                    continue
+                position = shot["position"]
+                shot["position"] += 1
+                chunks.expect(f)
+                search.declare(f, full_every <= 1 or position == 0 or last or position % full_every == 0)
+                chunks.add(search.feed(Frame(index=f, time_s=frame.time_s, rgb=full_rgb(frame))))
+
+        total = self.info.num_frames or None
+        try:
+            for frame in prefetched(iter_frames(self.path, thumbnail=shot_mod.THUMB_SIZE, keep_source=True)):
+                pending[frame.index] = frame
+                times.append(frame.time_s)
+                settle(stream.push(shot_mod.frame_signature(frame.rgb)))
+                if len(times) % 50 == 0:
+                    self.hook("detect", len(times), total)
+            settle(stream.finish())
+            chunks.add(search.finish())
+        finally:
+            detector.close()
+        detections = chunks.finish()
+        shots = stream.shots()
+        self.cache.save("shots", shots_key, {"starts": shots.starts, "ends": shots.ends, "times": np.asarray(times, np.float64)})
+        self.hook("detect", len(times), len(times))
+        real = windows_mod.detections_only(detections["scores"], detector)  # the chunks keep the windows' seeds too
+        return shots_key, shots, np.asarray(times, np.float64), key, Detections(**{k: v[real] for k, v in detections.items()})
+
+    def shots(self) -> tuple[str, Shots, np.ndarray]:
+        key = self.shots_key()
         data = self.cache.load("shots", key)
         if data is None:
             found, times = shot_mod.detect_video_shots(self.path, self.info.num_frames or None,
@@ -105,11 +178,7 @@ class _Stages:
         frames are searched whole, the others around the faces of those (:mod:`facecluster.faces.detect.windows`)."""
         cfg = self.config
         detector = make_detector(cfg.detector, **cfg.detector_params())
-        params = {"detector": detector.params, "every": cfg.detect_every, "code": detector.code_version,
-                  "frames": "shot-aligned" if cfg.detect_every > 1 else "all"}
-        if cfg.full_frame_every > 1:
-            params["windows"] = windows_mod.search_params(cfg.full_frame_every)
-        key = stage_key("detect", params, [upstream])
+        key = self.detections_key(upstream, detector)
         key_array = key_frames(shots, num_frames, cfg.detect_every)
         full = windows_mod.full_key_frames(key_array, shots, cfg.full_frame_every)
         wanted = key_array.tolist()
@@ -382,6 +451,40 @@ def _load_in_background(config: PipelineConfig) -> threading.Thread:
     return thread
 
 
+class _DetectionChunks:
+    """Detections of key frames found in order, cached in chunks of ``DETECT_CHUNK_FRAMES`` key frames as each
+    fills up (the chunks :meth:`_Stages.detections` reads): :meth:`expect` each key frame as it is decided,
+    :meth:`add` what the search returns, :meth:`finish` for the last chunk and the columns of all."""
+
+    def __init__(self, cache: StageCache, key: str) -> None:
+        self.cache, self.key = cache, key
+        self.chunk_of: dict[int, int] = {}
+        self.count = 0
+        self.buffers: dict[int, list] = {}
+        self.parts: dict[int, dict[str, np.ndarray]] = {}
+
+    def expect(self, frame: int) -> None:
+        self.chunk_of[frame] = self.count // DETECT_CHUNK_FRAMES
+        self.count += 1
+
+    def add(self, found: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+        for item in found:
+            c = self.chunk_of.pop(item[0])
+            self.buffers.setdefault(c, []).append(item)
+            if len(self.buffers[c]) == DETECT_CHUNK_FRAMES:
+                self._save(c)
+
+    def finish(self) -> dict[str, np.ndarray]:
+        for c in sorted(self.buffers):
+            self._save(c)
+        ordered = [self.parts[c] for c in sorted(self.parts)] or [_stack_detections([])]
+        return {name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]}
+
+    def _save(self, c: int) -> None:
+        self.parts[c] = _stack_detections(self.buffers.pop(c))
+        self.cache.save("detect", f"{self.key}-{c:05d}", self.parts[c])
+
+
 def _stack_detections(items: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
     """One chunk's detections, (frame, boxes (K, 4), scores (K,)) per frame in any order, as Detections columns by frame."""
     items = sorted(items, key=lambda item: item[0])
@@ -412,11 +515,14 @@ def run_video(
     timings: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
-        shots_key, shots, times = stages.shots()
-        timings["shots"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        det_key, detections = stages.detections(shots_key, len(times), shots)
+        if stages.nothing_found_yet():  # one decoding pass for both; its time counts as detection's
+            shots_key, shots, times, det_key, detections = stages.shots_and_detections()
+            timings["shots"] = 0.0
+        else:
+            shots_key, shots, times = stages.shots()
+            timings["shots"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            det_key, detections = stages.detections(shots_key, len(times), shots)
         timings["detect"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()

@@ -19,6 +19,16 @@ class Frame:
     index: int  # 0-based, decode order
     time_s: float  # seconds from the container's start
     rgb: np.ndarray
+    source: object = None  # with iter_frames(keep_source=True): the decoded frame, for full_rgb
+    rotation: int = 0  # the display rotation to apply to the source (degrees counter-clockwise)
+
+
+def full_rgb(frame: Frame) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a frame yielded by ``iter_frames(..., thumbnail=..., keep_source=True)`` at full size,
+    rotation applied: the conversion that the thumbnail spared, done only for the frames that need it."""
+    if frame.source is None:
+        return frame.rgb
+    return _rotate(frame.source.to_ndarray(format="rgb24"), frame.rotation)
 
 
 def _check_readable(path: Path) -> None:
@@ -132,12 +142,14 @@ def _thumbnail(frame, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(frame.to_ndarray(format="rgb24"), (w, h), interpolation=cv2.INTER_AREA)
 
 
-def iter_frames(path: str | Path, *, frames: set[int] | None = None, thumbnail: tuple[int, int] | None = None) -> Iterator[Frame]:
+def iter_frames(path: str | Path, *, frames: set[int] | None = None, thumbnail: tuple[int, int] | None = None,
+                keep_source: bool = False) -> Iterator[Frame]:
     """Decode a video and yield RGB frames in decode order.
 
     frames: if given, yield only these indices (and stop after the last). thumbnail: (w, h)
     (multiples of 4 are fastest): yield every frame scaled to that size (before the display rotation) instead
-    of at full size, which is much cheaper. Raises InputError when no frame at all can be
+    of at full size, which is much cheaper; with ``keep_source`` each frame also keeps the decoded picture, so
+    that :func:`full_rgb` gives it at full size later (a few frames held: ~1.5 bytes a pixel each). Raises InputError when no frame at all can be
     decoded; a file that breaks off mid-way yields the frames before the break.
     """
     import av
@@ -162,10 +174,14 @@ def iter_frames(path: str | Path, *, frames: set[int] | None = None, thumbnail: 
                         break
                     continue
                 rgb = frame.to_ndarray(format="rgb24") if thumbnail is None else _thumbnail(frame, thumbnail)
-                rgb = _rotate(rgb, _frame_rotation(frame, stream_rotation))
+                rotation = _frame_rotation(frame, stream_rotation)
+                rgb = _rotate(rgb, rotation)
                 t = frame.time
                 time_s = (t - start) if t is not None else index / fps
-                yield Frame(index=index, time_s=float(time_s), rgb=rgb)
+                if keep_source and thumbnail is not None:
+                    yield Frame(index=index, time_s=float(time_s), rgb=rgb, source=frame, rotation=rotation)
+                else:
+                    yield Frame(index=index, time_s=float(time_s), rgb=rgb)
         except av.error.FFmpegError as exc:
             if decoded == 0:
                 raise InputError(path, f"no decodable video frames ({_ffmpeg_reason(exc)})") from None

@@ -65,26 +65,91 @@ class ShotDetectorParams:
     min_shot_len: int = 6
 
 
+def _is_cut(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams, previous_cut: int | None) -> bool:
+    """Whether a shot starts at frame t ≥ 1, from the (n,) float32 cut scores (only t ± ``params.window`` are read)."""
+    s = float(scores[t])
+    if s < params.threshold:
+        return False
+    lo, hi = max(1, t - params.window), min(n, t + params.window + 1)
+    neighbours = np.concatenate([scores[lo:t], scores[t + 1 : hi]])
+    # Another frame in the window that scores higher wins (one cut per peak).
+    if neighbours.size and neighbours.max() > s:
+        return False
+    local = float(np.median(neighbours)) if neighbours.size else 0.0
+    if s < params.peak_ratio * (local + 0.01):
+        return False
+    return previous_cut is None or t - previous_cut >= params.min_shot_len
+
+
 def detect_cuts(scores: np.ndarray, params: ShotDetectorParams = ShotDetectorParams()) -> np.ndarray:
     """Frame indices where a new shot starts (never 0), ascending int64 array."""
-    n = len(scores)
+    scores = np.asarray(scores, np.float32)
     cuts: list[int] = []
-    for t in range(1, n):
-        s = float(scores[t])
-        if s < params.threshold:
-            continue
-        lo, hi = max(1, t - params.window), min(n, t + params.window + 1)
-        neighbours = np.concatenate([scores[lo:t], scores[t + 1 : hi]])
-        # Another frame in the window that scores higher wins (one cut per peak).
-        if neighbours.size and neighbours.max() > s:
-            continue
-        local = float(np.median(neighbours)) if neighbours.size else 0.0
-        if s < params.peak_ratio * (local + 0.01):
-            continue
-        if cuts and t - cuts[-1] < params.min_shot_len:
-            continue
-        cuts.append(t)
+    for t in range(1, len(scores)):
+        if _is_cut(scores, t, len(scores), params, cuts[-1] if cuts else None):
+            cuts.append(t)
     return np.asarray(cuts, np.int64)
+
+
+class ShotStream:
+    """The shots of :func:`detect_video_shots`, found frame by frame.
+
+    :meth:`push` takes each frame's signature (:func:`frame_signature`) in order and returns the frames
+    whose shot is now settled, as (frame, first frame of its shot, whether it is its shot's last frame):
+    a cut at t is decided once the scores up to t + ``window`` are in, so frame f is settled
+    ``window`` + 2 frames later. :meth:`finish` settles the rest at the video's end. Keeps one float32
+    score a frame; the cuts and shots are exactly :func:`detect_cuts`' and :func:`shots_from_cuts`'."""
+
+    def __init__(self, params: ShotDetectorParams = ShotDetectorParams()) -> None:
+        self.params = params
+        self.scores = np.zeros(1024, np.float32)
+        self.count = 0  # frames pushed
+        self.cuts: list[int] = []
+        self._previous: np.ndarray | None = None
+        self._decided = 1  # the next frame whose cut is to be decided (frame 0 never starts a shot)
+        self._next = 0  # the next frame to settle
+        self._start = 0  # the first frame of its shot
+        self._cut = 0  # index into cuts of the next cut at or after it
+        self._ended = False
+
+    def push(self, signature: np.ndarray) -> list[tuple[int, int, bool]]:
+        score = 0.0 if self._previous is None else float(change_scores(np.stack([self._previous, signature]))[1])
+        self._previous = signature
+        if self.count == len(self.scores):
+            self.scores = np.concatenate([self.scores, np.zeros_like(self.scores)])
+        self.scores[self.count] = score
+        self.count += 1
+        while self._decided + self.params.window + 1 <= self.count:
+            self._decide(self._decided)
+        return self._settle()
+
+    def finish(self) -> list[tuple[int, int, bool]]:
+        while self._decided < self.count:
+            self._decide(self._decided)
+        self._ended = True
+        return self._settle()
+
+    def shots(self) -> Shots:
+        """The shots of the frames pushed (call after :meth:`finish`)."""
+        return shots_from_cuts(np.asarray(self.cuts, np.int64), self.count)
+
+    def _decide(self, t: int) -> None:
+        if _is_cut(self.scores, t, self.count, self.params, self.cuts[-1] if self.cuts else None):
+            self.cuts.append(t)
+        self._decided = t + 1
+
+    def _settle(self) -> list[tuple[int, int, bool]]:
+        out = []
+        while self._next < self.count and (self._ended or self._next + 1 < self._decided):
+            f = self._next
+            if self._cut < len(self.cuts) and self.cuts[self._cut] == f:
+                self._start = f
+                self._cut += 1
+            last = f + 1 == self.count if self._ended else False
+            last = last or (self._cut < len(self.cuts) and self.cuts[self._cut] == f + 1)
+            out.append((f, self._start, last))
+            self._next += 1
+        return out
 
 
 def shots_from_cuts(cuts: np.ndarray, num_frames: int) -> Shots:
@@ -125,19 +190,16 @@ def detect_video_shots(path: str | Path, total: int | None = None,
                        hook: Callable[[int, int | None], None] | None = None) -> tuple[Shots, np.ndarray]:
     """Shots of a video and the time of each frame (F,) float64 seconds, in one decode.
 
-    Streams: only the previous frame's signature is kept, and one score and one time a
-    frame (16 bytes; a two-hour film at 30 fps: 3.5 MB), so memory does not grow with the
+    Streams (:class:`ShotStream`): only the previous frame's signature is kept, and one score and one time a
+    frame (12 bytes; a two-hour film at 30 fps: 2.6 MB), so memory does not grow with the
     video's length. The scores are :func:`change_scores`' (lag 1), computed as frames come.
     Frames are decoded straight to thumbnails (:func:`~facecluster.video.decode.iter_frames`);
     the shots found are the same as from full frames on both dev clips (tests/test_shots.py)."""
-    scores, times = [], []
-    previous = None
+    stream, times = ShotStream(), []
     for frame in prefetched(iter_frames(path, thumbnail=THUMB_SIZE), depth=64):
-        signature = frame_signature(frame.rgb)
-        scores.append(0.0 if previous is None else float(change_scores(np.stack([previous, signature]))[1]))
-        previous = signature
+        stream.push(frame_signature(frame.rgb))
         times.append(frame.time_s)
         if hook and len(times) % 50 == 0:
             hook(len(times), total)
-    shots = shots_from_cuts(detect_cuts(np.asarray(scores, np.float32)), len(scores))
-    return shots, np.asarray(times, np.float64)
+    stream.finish()
+    return stream.shots(), np.asarray(times, np.float64)

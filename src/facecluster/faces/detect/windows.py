@@ -230,7 +230,8 @@ class KeyFrameSearch:
     ``batch_size`` (side by side, :meth:`FaceDetector.detect_candidates`), each other one in windows
     (:func:`detect_in_windows`) once the whole-searched frame after it is done; until then it waits, decoded.
 
-    key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames`. :attr:`known` takes the faces,
+    key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames`; or, where the key frames are
+    decided as the video is decoded, none at first and each one given to :meth:`declare` before it is fed. :attr:`known` takes the faces,
     boxes (B, 4) and scores (B,), of whole-searched frames that will not be fed (found earlier, e.g. cached) but
     that windows to search need (:meth:`neighbours_outside`).
     :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order.
@@ -250,6 +251,24 @@ class KeyFrameSearch:
         self.batch_size = batch_size or 2 * detector.threads
         self.batch: list = []  # whole-searched frames, decoded, to detect
         self.waiting: list = []  # window frames, decoded, until the whole-searched frame after them is done
+        self._last_whole: int | None = None  # declared key frames: the latest whole-searched one
+        self._open: list[int] = []  # declared window frames whose next whole-searched frame is not declared yet
+
+    def declare(self, frame: int, whole: bool) -> None:
+        """One more key frame, after every key frame declared or given before it, searched ``whole`` or in windows
+        around the faces of the whole-searched key frames before and after it (the next one declared whole; each
+        shot's first and last key frames are whole, as :func:`full_key_frames` has them)."""
+        self.is_full[frame] = whole
+        if whole:
+            for f in self._open:
+                self.around[f] = (self.around[f][0], frame)
+            self._open.clear()
+            self._last_whole = frame
+        else:
+            if self._last_whole is None:
+                raise ValueError(f"key frame {frame} is searched in windows but no whole-searched key frame comes before it")
+            self.around[frame] = (self._last_whole, None)
+            self._open.append(frame)
 
     def neighbours_outside(self, frames: Iterable[int]) -> set[int]:
         """The whole-searched key frames next to the window frames among ``frames`` that are not in ``frames``
@@ -273,7 +292,11 @@ class KeyFrameSearch:
         early) are searched around the faces before them only."""
         done = self._run()
         for frame in self.waiting:
-            self.found.setdefault(self.around[frame.index][1], (np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
+            before, after = self.around[frame.index]
+            if after is None:  # declared frames after the last whole-searched one: around the faces before them
+                self.around[frame.index] = (before, before)
+            else:
+                self.found.setdefault(after, (np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
         return done + self._run()
 
     def _candidates(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
