@@ -139,10 +139,10 @@ def main() -> None:
     ]
     for r in rows:
         t = r["timings_s"]
+        shots = f"{t['shots']:.1f} ({r['shots_fps']:.0f})" if r.get("shots_fps") else "in detect"
         name = r["video"] if r["loops"] == 1 else f"{r['video']} (×{r['loops']} looped)"
         lines.append(
-            f"| {name} | {r['frames']} | {r['faces_in_tracks']} / {r['faces_embedded']} "
-            f"| {f"{t['shots']:.1f} ({r['shots_fps']:.0f})" if r.get('shots_fps') else 'in detect'} "
+            f"| {name} | {r['frames']} | {r['faces_in_tracks']} / {r['faces_embedded']} | {shots} "
             f"| {t['detect']:.1f} ({r['detect_fps']:.1f}) | {t['track']:.2f} | {t['embed']:.1f} ({r['embed_faces_per_s']:.1f}) "
             f"| {t.get('clothing', 0.0):.1f} | {t.get('learn', 0.0):.2f} | {t['cluster']:.3f} | {r['wall_s']:.1f} | {r['realtime_factor']:.2f} | {r['decode_s']:.1f} "
             f"| {r['wall_s'] / r['decode_s']:.1f} | {r['peak_rss_mb_main']:.0f} / {r['peak_rss_mb_worker']:.0f} |"

@@ -1,7 +1,9 @@
 """The video pipeline: a thin composition of stages, each cached on disk.
 
 decode → shots → detection → tracking → alignment + embedding → (learning) →
-(clothing) → clustering. Each stage's result is cached under ``<out>/cache``,
+(clothing) → clustering. A fresh run finds the shots and the faces of the key frames in
+one decoding pass (:meth:`_Stages.shots_and_detections`); the embedding pass also cuts
+the clothing descriptors and the report's crops. Each stage's result is cached under ``<out>/cache``,
 keyed by the stage's parameters, its code version and its inputs; detection
 and embedding are cached in chunks, so an interrupted run resumes where it
 stopped. The maths of each stage lives in its own package; this module only
