@@ -433,9 +433,9 @@ class _Stages:
 
 def _load_in_background(config: PipelineConfig) -> threading.Thread:
     """Start a thread that loads what the later stages need: the face network (its onnxruntime session
-    built from dlib's file, ~0.3 s; or PyTorch's import, ~2 s) and the clustering modules (SciPy's sparse
-    matrices and linear algebra). Started when detection starts, whose work runs outside the GIL. Join it before embedding, and
-    before the run ends."""
+    built from dlib's file, ~0.3 s; or PyTorch's import, ~2 s) and SciPy's parts behind tracking and
+    clustering (~1 s). Started when detection starts, whose work runs outside the GIL. Join it before
+    embedding, and before the run ends."""
 
     def load() -> None:
         try:
