@@ -52,7 +52,7 @@ def main() -> None:
              "and on every m-th key frame whole (the others around the faces of those)", "",
              f"2 cores, workers={args.workers}. Recall and precision over the ground-truth faces (IoU ≥ 0.5); "
              "B-cubed F over matched faces, K unknown. All runs share one process: the first run's detect s also pays for "
-             "loading PyTorch and the face network in the background.", "",
+             "loading the face network (and, with --embedder torch, PyTorch) in the background.", "",
              "| clip | k | m (key frames searched whole) | detect s | wall ÷ duration | recall | precision | B-cubed F (default cues) | "
              "B-cubed F (--cues face) | people |",
              "|---|---|---|---|---|---|---|---|---|---|"]
