@@ -65,11 +65,13 @@ class _Message:
 
 
 def _tensor(name: str, array: np.ndarray) -> _Message:
+    """An initialiser (onnx TensorProto): its dims, element type, name and little-endian raw data."""
     kinds = {np.dtype(np.float32): _FLOAT, np.dtype(np.int64): _INT64}
     message = _Message()
     for size in array.shape:
         message.int(1, size)
-    return message.int(2, kinds[array.dtype]).bytes(8, name).bytes(9, np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes())
+    data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+    return message.int(2, kinds[array.dtype]).bytes(8, name).bytes(9, data)
 
 
 def _value_info(name: str, elem_type: int, dims: list[int | str]) -> _Message:
