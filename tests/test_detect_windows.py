@@ -55,7 +55,9 @@ def test_whole_searched_key_frames_open_and_close_every_shot():
     key = np.array([0, 3, 6, 9, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37, 40])
     full = W.full_key_frames(key, shots, 3)
     assert key[full].tolist() == [0, 9, 10, 19, 28, 37, 40]
-    before, after = W.neighbours(key, full)
+    search = W.KeyFrameSearch(SquareDetector(), key, full)  # each window frame's whole-searched neighbours
+    before = np.array([search.around.get(f, (f, f))[0] for f in key.tolist()])
+    after = np.array([search.around.get(f, (f, f))[1] for f in key.tolist()])
     assert before.tolist() == [0, 0, 0, 9, 10, 10, 10, 19, 19, 19, 28, 28, 28, 37, 40]
     assert after.tolist() == [0, 9, 9, 9, 10, 19, 19, 19, 28, 28, 28, 37, 37, 37, 40]
     assert W.full_key_frames(key, shots, 1).all()

@@ -242,7 +242,7 @@ def test_shots_and_faces_found_in_one_decoding_pass(demo_video, tmp_path, monkey
     assert one.timings["shots"] == 0.0 and one.num_people == 2
     assert [k.get("keep_source", False) for k in passes][:1] == [True]  # the first pass: shots and faces
     assert sum(bool(k.get("thumbnail")) for k in passes) == 1  # no other pass for the shots
-    monkeypatch.setattr(pipeline_video._Stages, "nothing_found_yet", lambda self: False)
+    monkeypatch.setattr(pipeline_video._Stages, "shots_and_detections", lambda self: None)
     two = run_video(demo_video, tmp_path / "two", config)
     assert two.timings["shots"] > 0.0
     for name in ("starts", "ends"):

@@ -102,30 +102,25 @@ class _Stages:
             params["windows"] = windows_mod.search_params(cfg.full_frame_every)
         return stage_key("detect", params, [upstream])
 
-    def nothing_found_yet(self) -> bool:
-        """Neither the shots nor any chunk of the detections are cached: both can come from one decoding pass."""
-        key = self.shots_key()
-        if self.cache.load("shots", key) is not None:
-            return False
-        detector = make_detector(self.config.detector, **self.config.detector_params())
-        try:
-            return self.cache.load("detect", f"{self.detections_key(key, detector)}-{0:05d}") is None
-        finally:
-            detector.close()
-
-    def shots_and_detections(self) -> tuple[str, Shots, np.ndarray, str, Detections]:
-        """Shots and the faces on their key frames in one decoding pass: each frame's thumbnail feeds the shot
-        detector (:class:`~facecluster.video.shots.ShotStream`), and a frame whose shot is settled (a few frames
-        later) and that is a key frame is converted to full size and searched. The same shots, key frames and
-        faces as :meth:`shots` then :meth:`detections`, cached under the same keys, with the video decoded once
-        instead of twice and no pass that waits for the other."""
+    def shots_and_detections(self) -> tuple[str, Shots, np.ndarray, str, Detections] | None:
+        """Shots and the faces on their key frames in one decoding pass, where neither the shots nor any chunk of
+        the faces is cached (else None: :meth:`shots` then :meth:`detections` resume from the cache). Each frame's
+        thumbnail feeds the shot detector (:class:`~facecluster.video.shots.ShotStream`), and a frame whose shot
+        is settled (a few frames later) and that is a key frame is converted to full size and searched. The same
+        shots, key frames and faces as :meth:`shots` then :meth:`detections`, cached under the same keys, with
+        the video decoded once instead of twice and no pass that waits for the other."""
         cfg = self.config
         every, full_every = max(1, cfg.detect_every), cfg.full_frame_every
         shots_key = self.shots_key()
+        if self.cache.load("shots", shots_key) is not None:
+            return None
         detector = make_detector(cfg.detector, **cfg.detector_params())
         key = self.detections_key(shots_key, detector)
+        if self.cache.load("detect", f"{key}-{0:05d}") is not None:
+            detector.close()
+            return None
         self.embedder_ready = _load_in_background(cfg)
-        search = windows_mod.KeyFrameSearch(detector, np.zeros(0, np.int64), np.zeros(0, bool))
+        search = windows_mod.KeyFrameSearch(detector)
         stream = shot_mod.ShotStream()
         chunks = _DetectionChunks(self.cache, key)
         pending: dict[int, Frame] = {}  # decoded frames whose shot is not settled yet
@@ -157,12 +152,11 @@ class _Stages:
             chunks.add(search.finish())
         finally:
             detector.close()
-        detections = chunks.finish()
+        detections = chunks.finish(detector, save_rest=True)  # the stream has ended: its last chunk is whole
         shots = stream.shots()
         self.cache.save("shots", shots_key, {"starts": shots.starts, "ends": shots.ends, "times": np.asarray(times, np.float64)})
         self.hook("detect", len(times), len(times))
-        real = windows_mod.detections_only(detections["scores"], detector)  # the chunks keep the windows' seeds too
-        return shots_key, shots, np.asarray(times, np.float64), key, Detections(**{k: v[real] for k, v in detections.items()})
+        return shots_key, shots, np.asarray(times, np.float64), key, detections
 
     def shots(self) -> tuple[str, Shots, np.ndarray]:
         key = self.shots_key()
@@ -190,6 +184,7 @@ class _Stages:
             part = self.cache.load("detect", f"{key}-{c:05d}")
             if part is not None:
                 parts[c] = part
+        store = _DetectionChunks(self.cache, key, parts)
         done = sum(len(chunks[c]) for c in parts)
         self.hook("detect", done, len(wanted))
         todo = {f: c for c, frames in enumerate(chunks) if c not in parts for f in frames}
@@ -201,19 +196,12 @@ class _Stages:
                 part = parts[int(np.searchsorted(key_array, f)) // DETECT_CHUNK_FRAMES]
                 here = part["frames"] == f
                 search.known[f] = (part["boxes"][here].reshape(-1, 4), part["scores"][here])
-            buffers: dict[int, list] = {}
-            remaining = {c: len(chunks[c]) for c in set(todo.values())}
+            for f, c in todo.items():
+                store.expect(f, c, len(chunks[c]))
 
             def record(found: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
                 nonlocal done
-                for index, boxes, scores in found:
-                    c = todo[index]
-                    buffers.setdefault(c, []).append((index, boxes, scores))
-                    done += 1
-                    remaining[c] -= 1
-                    if not remaining[c]:
-                        parts[c] = _stack_detections(buffers.pop(c))
-                        self.cache.save("detect", f"{key}-{c:05d}", parts[c])
+                done += store.add(found)
                 if found:
                     self.hook("detect", done, len(wanted))
 
@@ -223,15 +211,9 @@ class _Stages:
                 record(search.finish())
             finally:
                 detector.close()
-            for c, buf in buffers.items():  # a video shorter than its frame count said
-                parts[c] = _stack_detections(buf)
         self.hook("detect", len(wanted), len(wanted))
-        ordered = [parts[c] for c in sorted(parts)]
-        if not ordered:
-            return key, Detections.empty()
-        found = {name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]}
-        real = windows_mod.detections_only(found["scores"], detector)  # the chunks keep the windows' seeds too
-        return key, Detections(**{name: values[real] for name, values in found.items()})
+        # A chunk left short (a video shorter than its frame count said) is used but not cached.
+        return key, store.finish(detector, save_rest=False)
 
     def tracks(self, upstream: str, detections: Detections, shots: Shots) -> tuple[str, Detections, Tracks]:
         """Tracks. With detection on key frames only, each track's ends are looked for again
@@ -454,37 +436,49 @@ def _load_in_background(config: PipelineConfig) -> threading.Thread:
 
 
 class _DetectionChunks:
-    """Detections of key frames found in order, cached in chunks of ``DETECT_CHUNK_FRAMES`` key frames as each
-    fills up (the chunks :meth:`_Stages.detections` reads): :meth:`expect` each key frame as it is decided,
-    :meth:`add` what the search returns, :meth:`finish` for the last chunk and the columns of all."""
+    """The faces of a video's key frames, cached in chunks of ``DETECT_CHUNK_FRAMES`` key frames, each saved as
+    soon as it is full: :meth:`expect` each key frame to search (its chunk and that chunk's size; by default the
+    next place in order), :meth:`add` what the search returns, :meth:`finish` for the detections of all chunks,
+    ``parts`` (chunk → columns, those read from the cache) included."""
 
-    def __init__(self, cache: StageCache, key: str) -> None:
+    def __init__(self, cache: StageCache, key: str, parts: dict[int, dict[str, np.ndarray]] | None = None) -> None:
         self.cache, self.key = cache, key
+        self.parts = dict(parts or {})
         self.chunk_of: dict[int, int] = {}
+        self.sizes: dict[int, int] = {}
         self.count = 0
         self.buffers: dict[int, list] = {}
-        self.parts: dict[int, dict[str, np.ndarray]] = {}
 
-    def expect(self, frame: int) -> None:
-        self.chunk_of[frame] = self.count // DETECT_CHUNK_FRAMES
+    def expect(self, frame: int, chunk: int | None = None, size: int = DETECT_CHUNK_FRAMES) -> None:
+        c = self.count // DETECT_CHUNK_FRAMES if chunk is None else chunk
+        self.chunk_of[frame], self.sizes[c] = c, size
         self.count += 1
 
-    def add(self, found: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+    def add(self, found: list[tuple[int, np.ndarray, np.ndarray]]) -> int:
+        """Take the search's (frame, boxes, scores); returns how many key frames that was."""
         for item in found:
             c = self.chunk_of.pop(item[0])
             self.buffers.setdefault(c, []).append(item)
-            if len(self.buffers[c]) == DETECT_CHUNK_FRAMES:
-                self._save(c)
+            if len(self.buffers[c]) == self.sizes[c]:
+                self._keep(c, save=True)
+        return len(found)
 
-    def finish(self) -> dict[str, np.ndarray]:
+    def finish(self, detector, save_rest: bool) -> Detections:
+        """The detections of every chunk in frame order, the windows' seeds dropped (:func:`windows.detections_only`);
+        chunks not full are kept, and cached only with ``save_rest``."""
         for c in sorted(self.buffers):
-            self._save(c)
-        ordered = [self.parts[c] for c in sorted(self.parts)] or [_stack_detections([])]
-        return {name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]}
+            self._keep(c, save=save_rest)
+        if not self.parts:
+            return Detections.empty()
+        ordered = [self.parts[c] for c in sorted(self.parts)]
+        found = {name: np.concatenate([p[name] for p in ordered]) for name in ordered[0]}
+        real = windows_mod.detections_only(found["scores"], detector)
+        return Detections(**{name: values[real] for name, values in found.items()})
 
-    def _save(self, c: int) -> None:
+    def _keep(self, c: int, save: bool) -> None:
         self.parts[c] = _stack_detections(self.buffers.pop(c))
-        self.cache.save("detect", f"{self.key}-{c:05d}", self.parts[c])
+        if save:
+            self.cache.save("detect", f"{self.key}-{c:05d}", self.parts[c])
 
 
 def _stack_detections(items: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -517,9 +511,10 @@ def run_video(
     timings: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
-        if stages.nothing_found_yet():  # one decoding pass for both; its time counts as detection's
-            shots_key, shots, times, det_key, detections = stages.shots_and_detections()
-            timings["shots"] = 0.0
+        found = stages.shots_and_detections()  # one decoding pass for both (None: resume from the cache)
+        if found is not None:
+            shots_key, shots, times, det_key, detections = found
+            timings["shots"] = 0.0  # the pass counts as detection
         else:
             shots_key, shots, times = stages.shots()
             timings["shots"] = time.perf_counter() - t0

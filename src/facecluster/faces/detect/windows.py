@@ -83,17 +83,6 @@ def full_key_frames(key: np.ndarray, shots: Shots, full_every: int) -> np.ndarra
     return first | last | (position % full_every == 0)
 
 
-def neighbours(key: np.ndarray, full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each key frame, the whole-searched key frame at or before it and at or after it: two (K,) int64.
-
-    Each shot begins and ends with a whole-searched key frame (:func:`full_key_frames`), so both lie in its shot."""
-    key = np.asarray(key, np.int64)
-    full_frames = key[full]
-    after = full_frames[np.minimum(np.searchsorted(full_frames, key, side="left"), len(full_frames) - 1)]
-    before = full_frames[np.maximum(np.searchsorted(full_frames, key, side="right") - 1, 0)]
-    return before, after
-
-
 def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], height: int, width: int,
                    unsure_below: float = 0.0) -> np.ndarray:
     """Windows to search on a frame between two whole-searched ones: (W, 4) float64 x1, y1, x2, y2 in frame pixels.
@@ -230,8 +219,9 @@ class KeyFrameSearch:
     ``batch_size`` (side by side, :meth:`FaceDetector.detect_candidates`), each other one in windows
     (:func:`detect_in_windows`) once the whole-searched frame after it is done; until then it waits, decoded.
 
-    key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames`; or, where the key frames are
-    decided as the video is decoded, none at first and each one given to :meth:`declare` before it is fed. :attr:`known` takes the faces,
+    key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames` (each passed to :meth:`declare` in turn);
+    or, where the key frames are decided as the video is decoded, none at first and each one declared before
+    it is fed. :attr:`known` takes the faces,
     boxes (B, 4) and scores (B,), of whole-searched frames that will not be fed (found earlier, e.g. cached) but
     that windows to search need (:meth:`neighbours_outside`).
     :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order.
@@ -239,12 +229,11 @@ class KeyFrameSearch:
     threshold (seeds for the windows, not detections: keep them with the results, for :attr:`known` on a
     resumed search, and drop them as detections, see :func:`detections_only`)."""
 
-    def __init__(self, detector: FaceDetector, key: np.ndarray, full: np.ndarray, batch_size: int | None = None) -> None:
+    def __init__(self, detector: FaceDetector, key: Sequence[int] = (), full: Sequence[bool] = (),
+                 batch_size: int | None = None) -> None:
         self.detector = detector
-        before, after = neighbours(key, full)
-        self.is_full = dict(zip(np.asarray(key).tolist(), np.asarray(full).tolist()))
-        self.around = {f: (b, a) for f, b, a, whole in zip(np.asarray(key).tolist(), before.tolist(), after.tolist(), full.tolist())
-                       if not whole}
+        self.is_full: dict[int, bool] = {}
+        self.around: dict[int, tuple[int, int | None]] = {}  # window frame → whole-searched key frames before and after it
         self.known: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.found: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # faces of whole-searched frames, while windows need them
         self.threshold = float(getattr(detector, "score_threshold", 0.0))
@@ -253,9 +242,11 @@ class KeyFrameSearch:
         self.waiting: list = []  # window frames, decoded, until the whole-searched frame after them is done
         self._last_whole: int | None = None  # declared key frames: the latest whole-searched one
         self._open: list[int] = []  # declared window frames whose next whole-searched frame is not declared yet
+        for frame, whole in zip(np.asarray(key).tolist(), np.asarray(full).tolist()):
+            self.declare(frame, whole)
 
     def declare(self, frame: int, whole: bool) -> None:
-        """One more key frame, after every key frame declared or given before it, searched ``whole`` or in windows
+        """One more key frame, after every key frame declared before it, searched ``whole`` or in windows
         around the faces of the whole-searched key frames before and after it (the next one declared whole; each
         shot's first and last key frames are whole, as :func:`full_key_frames` has them)."""
         self.is_full[frame] = whole

@@ -181,20 +181,14 @@ class TorchEmbedder:
     def embed(self, chips: np.ndarray) -> np.ndarray:
         import torch
 
-        if len(chips) == 0:
-            return np.zeros((0, EMBEDDING_DIM), np.float32)
-        out = []
+        def run(part: np.ndarray) -> np.ndarray:
+            x = self._net.normalise(torch.from_numpy(part).to(self.device))
+            if self.device == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
+            return self._net(x).float().cpu().numpy()
+
         with torch.inference_mode():
-            for start in range(0, len(chips), self.batch):
-                part = chips[start : start + self.batch]
-                n = len(part)
-                if n < self.batch:
-                    part = np.concatenate([part, np.zeros((self.batch - n, *part.shape[1:]), part.dtype)])
-                x = self._net.normalise(torch.from_numpy(np.ascontiguousarray(part)).to(self.device))
-                if self.device == "cpu":
-                    x = x.contiguous(memory_format=torch.channels_last)
-                out.append(self._net(x)[:n].float().cpu().numpy())
-        return np.concatenate(out)
+            return _in_fixed_batches(chips, self.batch, run)
 
 
 class OnnxRuntimeEmbedder:
@@ -210,16 +204,22 @@ class OnnxRuntimeEmbedder:
         self._session = load_onnx_resnet(max(1, int(threads)))
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
-        if len(chips) == 0:
-            return np.zeros((0, EMBEDDING_DIM), np.float32)
-        out = []
-        for start in range(0, len(chips), self.batch):
-            part = np.ascontiguousarray(chips[start : start + self.batch], np.uint8)
-            n = len(part)
-            if n < self.batch:
-                part = np.concatenate([part, np.zeros((self.batch - n, *part.shape[1:]), np.uint8)])
-            out.append(self._session.run(["descriptors"], {"chips": part})[0][:n])
-        return np.concatenate(out).astype(np.float32, copy=False)
+        return _in_fixed_batches(chips, self.batch, lambda part: self._session.run(["descriptors"], {"chips": part})[0])
+
+
+def _in_fixed_batches(chips: np.ndarray, batch: int, run: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``run`` on (K, 150, 150, 3) uint8 chips in batches of exactly ``batch`` (the last one padded with zero
+    chips), so that a chip's descriptor never depends on its batch-mates: (K, 128) float32."""
+    if len(chips) == 0:
+        return np.zeros((0, EMBEDDING_DIM), np.float32)
+    out = []
+    for start in range(0, len(chips), batch):
+        part = np.ascontiguousarray(chips[start : start + batch], np.uint8)
+        n = len(part)
+        if n < batch:
+            part = np.concatenate([part, np.zeros((batch - n, *part.shape[1:]), np.uint8)])
+        out.append(run(part)[:n])
+    return np.concatenate(out).astype(np.float32, copy=False)
 
 
 def make_embedder(name: str = DEFAULT_EMBEDDER, device: str = "auto", threads: int = 1):
