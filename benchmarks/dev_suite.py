@@ -1,0 +1,190 @@
+"""Run facecluster over the whole dev suite with given options, as a user would, and score it.
+
+Every video goes through ``facecluster run VIDEO -o WORK/<label> OPTIONS`` in a fresh process (wall time includes
+start-up; ``--fresh`` first removes what an earlier run of the same label cached, so times are a first run's), every
+photo set through ``facecluster images``; every linked pair (two clips sharing a person) through one ``facecluster
+run A B`` whose ``people.json`` links them. Per set: e2e B-cubed F over the faces matched to the ground truth (K
+unknown unless OPTIONS say otherwise), people found / true, detection recall, cut F1 against the ground-truth shots,
+predicted tracks holding >= 3 faces each of two people, wall / duration. Writes ``results/dev_suite_<label>.json``
+and rebuilds ``results/dev_suite.md`` from every such file (one table per label; mean and worst set).
+
+    .venv/bin/python benchmarks/dev_suite.py [--label default] [--options "--detect-every 1"] [--sets a,b] [--fresh]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from datasets import largest_face_per_photo
+from provenance import write_json, write_markdown
+from suite import PhotoSet, VideoSet, gt_shot_starts, impure_tracks, load_suite, read_rows, shot_scores
+
+from facecluster.research.evaluate import EXCLUDED_LABELS, evaluate_dirs, match_faces
+from facecluster.research.metrics import all_scores
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CLI = str(Path(sys.executable).with_name("facecluster"))
+
+
+def _run(args: list[str]) -> float:
+    t0 = time.perf_counter()
+    done = subprocess.run([CLI, *args], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"facecluster {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - t0
+
+
+def score_video(v: VideoSet, out: Path, wall: float) -> dict:
+    folder = out / v.video.stem
+    doc = json.loads((folder / "clusters.json").read_text())
+    duration = float(doc["video"]["duration_s"]) if "duration_s" in doc.get("video", {}) else None
+    row: dict = {"set": v.name, "kinds": list(v.kinds), "origin": v.origin, "wall_s": round(wall, 1),
+                 "duration_s": duration, "wall_per_duration": round(wall / duration, 3) if duration else None,
+                 "people_pred": doc.get("num_people"), "tracks_pred": doc.get("num_tracks"),
+                 "stop_distance": doc.get("stop_distance")}
+    if v.gt is None:
+        return row
+    e = evaluate_dirs(folder, v.gt)
+    cuts = shot_scores([a for a, _ in doc["shots"]], gt_shot_starts(v.gt))
+    impure = impure_tracks(read_rows(folder / "faces.csv"), read_rows(v.gt / "faces.csv"))
+    row.update({"bcubed_f": round(e["bcubed_f"], 4), "wcp": round(e["wcp"], 4), "people_true": e["num_people_true"],
+                "detection_recall": round(e["detection_recall"], 4), "detection_precision": round(e["detection_precision"], 4),
+                "shot_f1": round(cuts["shot_f1"], 4), "cuts_missed": cuts["cuts_missed"], "cuts_extra": cuts["cuts_extra"],
+                "impure_tracks": len(impure), "impure": impure})
+    return row
+
+
+def score_photos(p: PhotoSet, out: Path, wall: float) -> dict:
+    rows = read_rows(out / p.folder.name / "faces.csv")
+    files = sorted({r["file"] for r in rows})
+    index = {f: i for i, f in enumerate(files)}
+    face_file = np.asarray([index[r["file"]] for r in rows])
+    boxes = np.asarray([[float(r[k]) for k in ("x1", "y1", "x2", "y2")] for r in rows])
+    scored = largest_face_per_photo(face_file, boxes) if len(rows) else np.zeros(0, np.int64)
+    truth = np.asarray([Path(rows[i]["file"]).parent.name for i in scored])
+    pred = np.asarray([rows[i]["person"] for i in scored])
+    s = all_scores(truth, pred)
+    n_photos = sum(1 for f in p.folder.rglob("*") if f.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"})
+    return {"set": p.name, "kinds": ["photos"], "origin": p.origin, "wall_s": round(wall, 1), "photos": n_photos,
+            "photos_with_face": len(scored), "bcubed_f": round(s["bcubed_f"], 4), "wcp": round(s["wcp"], 4),
+            "people_pred": len(set(r["person"] for r in rows)), "people_true": len(set(truth))}
+
+
+def score_link(a: VideoSet, b: VideoSet, out: Path, shared: list[str]) -> dict:
+    """B-cubed F over both clips' matched faces, predicted people being the linked collection's people."""
+    doc = json.loads((out / "people.json").read_text())
+    identity = {(app["source"], app["person"]): p["id"] for p in doc["people"] for app in p["appearances"]}
+    pairs = []
+    for v in (a, b):
+        rows = read_rows(out / v.video.stem / "faces.csv")
+        for r in rows:
+            r["person"] = str(identity.get((v.video.stem, int(r["person"])), f"{v.name}:{r['person']}"))
+        matched, _ = match_faces(rows, read_rows(v.gt / "faces.csv"))
+        pairs += [(p, t) for p, t in matched if t not in EXCLUDED_LABELS]
+    s = all_scores(np.asarray([t for _, t in pairs]), np.asarray([p for p, _ in pairs]))
+    return {"set": f"{a.name} + {b.name}", "kinds": ["linked"], "shared_people": shared, "bcubed_f": round(s["bcubed_f"], 4),
+            "people_pred": len(doc["people"]), "people_true": s["num_people_true"], "stop_distance": doc["linking"].get("stop_distance")}
+
+
+def _fmt(x, spec: str = ".3f") -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def table(label: str, doc: dict) -> list[str]:
+    res = doc["results"]
+    lines = [f"## `{label}`: `facecluster run/images {res['options'] or '(defaults)'}`", "",
+             f"Commit {doc['commit']}, {doc['date']}.", "",
+             "| set | kinds | B³F | people found / true | detection recall | cut F1 | impure tracks | wall ÷ duration | wall s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in res["rows"]:
+        lines.append(f"| {r['set']} | {', '.join(r.get('kinds', []))} | {_fmt(r.get('bcubed_f'))} | {r.get('people_pred', '–')} / "
+                     f"{r.get('people_true', '–')} | {_fmt(r.get('detection_recall'))} | {_fmt(r.get('shot_f1'))} | "
+                     f"{r.get('impure_tracks', '–')} | {_fmt(r.get('wall_per_duration'), '.2f')} | {_fmt(r.get('wall_s'), '.1f')} |")
+    scored = [r for r in res["rows"] if r.get("bcubed_f") is not None]
+    if scored:
+        worst = min(scored, key=lambda r: r["bcubed_f"])
+        lines += ["", f"Mean B³F over {len(scored)} scored sets: **{np.mean([r['bcubed_f'] for r in scored]):.3f}**; "
+                      f"worst: **{worst['set']}** ({worst['bcubed_f']:.3f})."]
+        rec = [r for r in scored if r.get("detection_recall") is not None]
+        if rec:
+            low = min(rec, key=lambda r: r["detection_recall"])
+            lines.append(f"Lowest detection recall: {low['set']} ({low['detection_recall']:.3f}); impure tracks in all: "
+                         f"{sum(r.get('impure_tracks', 0) for r in rec)}.")
+    return lines + [""]
+
+
+def write_report() -> Path:
+    parts = ["# The dev suite", "",
+             "`benchmarks/dev_suite.py`: every labelled clip and photo set of `benchmarks/suite.py`, run in a fresh process "
+             "as a user would (K unknown unless the options say otherwise). B³F: B-cubed F over the faces matched to the "
+             "ground truth; people found counts every person of the output; detection recall against the ground-truth faces "
+             "(which were made with every-frame CenterFace and checked by eye, so they flatter CenterFace); cut F1 against the "
+             "ground-truth shots (±2 frames); impure tracks: predicted tracks with ≥ 3 faces each of two people. "
+             "These are in-sample for every constant chosen on the suite; held-out figures are in `dev_suite_loso.md`.", ""]
+    for path in sorted(RESULTS.glob("dev_suite_*.json")):
+        if path.stem == "dev_suite_loso":
+            continue
+        parts += table(path.stem.removeprefix("dev_suite_"), json.loads(path.read_text()))
+    out = RESULTS / "dev_suite.md"
+    write_markdown(out, "\n".join(parts), "dev_suite.py")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--label", default="default")
+    ap.add_argument("--options", default="", help="options passed to every `facecluster run` (and `images`, where they apply)")
+    ap.add_argument("--photo-options", default=None, help="options for `facecluster images` (default: none)")
+    ap.add_argument("--sets", default="", help="comma-separated set names (default: all)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/facecluster-dev-suite"))
+    ap.add_argument("--fresh", action="store_true", help="remove this label's earlier outputs first (first-run times)")
+    ap.add_argument("--no-links", action="store_true")
+    args = ap.parse_args()
+    suite = load_suite()
+    wanted = set(filter(None, args.sets.split(",")))
+    out = args.work / args.label
+    if args.fresh and out.exists():
+        shutil.rmtree(out)
+    opts = shlex.split(args.options)
+    rows = []
+    for v in suite.videos:
+        if wanted and v.name not in wanted:
+            continue
+        wall = _run(["run", str(v.video), "-o", str(out), *opts])
+        rows.append(score_video(v, out, wall))
+        print(json.dumps({k: x for k, x in rows[-1].items() if k != "impure"}), flush=True)
+    for p in suite.photos:
+        if wanted and p.name not in wanted:
+            continue
+        wall = _run(["images", str(p.folder), "-o", str(out / "photos"), "--force", *shlex.split(args.photo_options or "")])
+        rows.append(score_photos(p, out / "photos", wall))
+        print(json.dumps(rows[-1]), flush=True)
+    if not args.no_links:
+        for a, b, shared in suite.linked_pairs():
+            if wanted and not {a.name, b.name} <= wanted:
+                continue
+            link_out = out / f"link_{a.name}_{b.name}"
+            for v in (a, b):  # reuse the single runs' caches
+                if not (link_out / v.video.stem).exists() and (out / v.video.stem).exists():
+                    shutil.copytree(out / v.video.stem, link_out / v.video.stem)
+            _run(["run", str(a.video), str(b.video), "-o", str(link_out), *opts])
+            rows.append(score_link(a, b, link_out, shared))
+            print(json.dumps(rows[-1]), flush=True)
+    path = RESULTS / f"dev_suite_{args.label}.json"
+    if wanted and path.exists():  # a partial run updates its sets, keeps the others
+        old = json.loads(path.read_text())["results"]["rows"]
+        names = {r["set"] for r in rows}
+        rows = [r for r in old if r["set"] not in names] + rows
+    write_json(path, {"options": args.options, "rows": rows}, "dev_suite.py")
+    print(write_report())
+
+
+if __name__ == "__main__":
+    main()
