@@ -41,6 +41,9 @@ CANNOT_QUANTILE = 0.1
 SCALE_FLOOR = 0.35
 MIN_CANNOT_PAIRS = 10
 MIN_ITEMS = 50
+# How the two kinds of evidence combine: "min", the smaller of the two stop distances; "cannot", the cannot-link
+# quantile alone wherever there are MIN_CANNOT_PAIRS pairs known to differ (nearest neighbours otherwise).
+COMBINE = "min"
 
 
 def stop_distance(distances: np.ndarray, cannot_link: np.ndarray | None = None, fallback: float | None = None) -> float:
@@ -69,9 +72,11 @@ def stop_distance_from(nearest: np.ndarray, typical: np.ndarray, cannot: np.ndar
         return float(fallback)
     if n < 2:
         return 0.0
+    floor = SCALE_FLOOR * float(np.median(typical))
+    if len(cannot) and COMBINE == "cannot" and len(cannot) >= MIN_CANNOT_PAIRS:
+        return max(float(np.quantile(np.asarray(cannot, np.float64), CANNOT_QUANTILE)), floor)
     finite = nearest[np.isfinite(nearest)]
-    threshold = NN_FACTOR * float(np.quantile(finite, NN_QUANTILE))
-    threshold = max(threshold, SCALE_FLOOR * float(np.median(typical)))
+    threshold = max(NN_FACTOR * float(np.quantile(finite, NN_QUANTILE)), floor)
     if len(cannot):
         threshold = min(threshold, float(np.quantile(np.asarray(cannot, np.float64), CANNOT_QUANTILE)))
     return threshold
