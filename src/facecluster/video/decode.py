@@ -132,11 +132,12 @@ def _thumbnail(frame, size: tuple[int, int]) -> np.ndarray:
 
     w, h = size
     if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0 and w % 4 == 0 and h % 4 == 0:
-        planes = frame.to_ndarray()  # (H * 3/2, W): Y, then U and V each (H/2, W/2) row-packed
+        planes = frame.to_ndarray().reshape(-1)  # Y (H, W), then U and V each (H/2, W/2), packed one after the other
         H, W = frame.height, frame.width
-        y = cv2.resize(planes[:H], (w, h), interpolation=cv2.INTER_AREA)
-        u = cv2.resize(planes[H : H + H // 4].reshape(H // 2, W // 2), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        v = cv2.resize(planes[H + H // 4 :].reshape(H // 2, W // 2), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        n_y, n_c = H * W, (H // 2) * (W // 2)  # a chroma plane need not fill whole rows of W (H/2 odd: 480x270)
+        y = cv2.resize(planes[:n_y].reshape(H, W), (w, h), interpolation=cv2.INTER_AREA)
+        u = cv2.resize(planes[n_y : n_y + n_c].reshape(H // 2, W // 2), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        v = cv2.resize(planes[n_y + n_c : n_y + 2 * n_c].reshape(H // 2, W // 2), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         small = np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)])
         return cv2.cvtColor(small, cv2.COLOR_YUV2RGB_I420)
     return cv2.resize(frame.to_ndarray(format="rgb24"), (w, h), interpolation=cv2.INTER_AREA)
