@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 from datasets import largest_face_per_photo
-from provenance import write_json, write_markdown
-from suite import PhotoSet, VideoSet, gt_shot_starts, impure_tracks, load_suite, read_rows, shot_scores
+from provenance import commit, write_json, write_markdown
+from suite import PhotoSet, VideoSet, load_suite, read_rows
 
 from facecluster.research.evaluate import EXCLUDED_LABELS, evaluate_dirs, match_faces
 from facecluster.research.metrics import all_scores
@@ -52,12 +52,10 @@ def score_video(v: VideoSet, out: Path, wall: float) -> dict:
     if v.gt is None:
         return row
     e = evaluate_dirs(folder, v.gt)
-    cuts = shot_scores([a for a, _ in doc["shots"]], gt_shot_starts(v.gt))
-    impure = impure_tracks(read_rows(folder / "faces.csv"), read_rows(v.gt / "faces.csv"))
     row.update({"bcubed_f": round(e["bcubed_f"], 4), "wcp": round(e["wcp"], 4), "people_true": e["num_people_true"],
                 "detection_recall": round(e["detection_recall"], 4), "detection_precision": round(e["detection_precision"], 4),
-                "shot_f1": round(cuts["shot_f1"], 4), "cuts_missed": cuts["cuts_missed"], "cuts_extra": cuts["cuts_extra"],
-                "impure_tracks": len(impure), "impure": impure})
+                "shot_f1": round(e["cut_f1"], 4), "cuts_missed": e["cuts_missed"], "cuts_extra": e["cuts_extra"],
+                "impure_tracks": e["impure_tracks"], "impure": e["impure"]})
     return row
 
 
@@ -100,7 +98,7 @@ def _fmt(x, spec: str = ".3f") -> str:
 def table(label: str, doc: dict) -> list[str]:
     res = doc["results"]
     lines = [f"## `{label}`: `facecluster run/images {res['options'] or '(defaults)'}`", "",
-             f"Commit {doc['commit']}, {doc['date']}.", "",
+             f"facecluster at commit {res.get('code', doc['commit'])}, {doc['date']}.", "",
              "| set | kinds | B³F | people found / true | detection recall | cut F1 | impure tracks | wall ÷ duration | wall s |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
@@ -182,7 +180,10 @@ def main() -> None:
         old = json.loads(path.read_text())["results"]["rows"]
         names = {r["set"] for r in rows}
         rows = [r for r in old if r["set"] not in names] + rows
-    write_json(path, {"options": args.options, "rows": rows}, "dev_suite.py")
+    import facecluster
+
+    code = commit(Path(facecluster.__file__).parent)  # the package that ran (PYTHONPATH may point at another checkout)
+    write_json(path, {"options": args.options, "code": code, "rows": rows}, "dev_suite.py")
     print(write_report())
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def commit() -> str:
-    """HEAD's hash, marked when tracked files have uncommitted changes."""
+def commit(where: Path = HERE) -> str:
+    """HEAD's hash of the repository holding ``where``, marked when tracked files have uncommitted changes."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE, capture_output=True,
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where, capture_output=True,
                                text=True).stdout.strip()
         return head + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

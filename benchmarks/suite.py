@@ -15,9 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from datasets import data_root
-from scipy.optimize import linear_sum_assignment
 
-from facecluster.boxes import box_iou
 from facecluster.research.evaluate import EXCLUDED_LABELS
 
 DEVSET = Path(__file__).resolve().parent / "devset"
@@ -101,57 +99,3 @@ def gt_labels(gt: Path) -> set[str]:
 
 def gt_shot_starts(gt: Path) -> np.ndarray:
     return np.asarray([int(r["first_frame"]) for r in read_rows(gt / "shots.csv")], np.int64)
-
-
-def shot_scores(pred_starts, true_starts, tolerance: int = 2) -> dict:
-    """Cut detection precision, recall and F1: a predicted cut (a shot start after the first) matches a true one
-    within ``tolerance`` frames, one to one (greedy by distance)."""
-    pred = sorted(int(s) for s in pred_starts if s > 0)
-    true = sorted(int(s) for s in true_starts if s > 0)
-    pairs = sorted((abs(p - t), i, j) for i, p in enumerate(pred) for j, t in enumerate(true) if abs(p - t) <= tolerance)
-    used_p, used_t = set(), set()
-    for _, i, j in pairs:
-        if i not in used_p and j not in used_t:
-            used_p.add(i)
-            used_t.add(j)
-    hit = len(used_p)
-    precision = hit / len(pred) if pred else 1.0
-    recall = hit / len(true) if true else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    missed = [t for j, t in enumerate(true) if j not in used_t]
-    extra = [p for i, p in enumerate(pred) if i not in used_p]
-    return {"cut_precision": precision, "cut_recall": recall, "shot_f1": f1, "cuts_true": len(true), "cuts_pred": len(pred),
-            "cuts_missed": missed, "cuts_extra": extra}
-
-
-def impure_tracks(pred_rows: list[dict], true_rows: list[dict], min_faces: int = 3, min_iou: float = 0.5) -> list[dict]:
-    """Predicted tracks that hold at least ``min_faces`` faces of each of two ground-truth people.
-
-    pred_rows: faces.csv rows of a run (frame, track_id, x1..y2); true_rows: ground-truth faces.csv rows. Faces are
-    matched per frame by IoU (Hungarian, IoU >= ``min_iou``); labels ``false``/``unsure`` are not people."""
-    by_frame: dict[int, tuple[list, list]] = {}
-    for r in true_rows:
-        b, lab = by_frame.setdefault(int(r["frame"]), ([], []))
-        b.append([float(r[k]) for k in ("x1", "y1", "x2", "y2")])
-        lab.append(r["label"])
-    pred_by_frame: dict[int, tuple[list, list]] = {}
-    for r in pred_rows:
-        b, tid = pred_by_frame.setdefault(int(r["frame"]), ([], []))
-        b.append([float(r[k]) for k in ("x1", "y1", "x2", "y2")])
-        tid.append(int(r["track_id"]))
-    counts: dict[int, dict[str, int]] = {}
-    for frame, (pb, tids) in pred_by_frame.items():
-        if frame not in by_frame:
-            continue
-        tb, labels = by_frame[frame]
-        iou = box_iou(np.asarray(pb, np.float64), np.asarray(tb, np.float64))
-        for i, j in zip(*linear_sum_assignment(-iou)):
-            if iou[i, j] >= min_iou and labels[j] not in EXCLUDED_LABELS:
-                c = counts.setdefault(tids[i], {})
-                c[labels[j]] = c.get(labels[j], 0) + 1
-    out = []
-    for tid, c in sorted(counts.items()):
-        people = {lab: n for lab, n in c.items() if n >= min_faces}
-        if len(people) >= 2:
-            out.append({"track_id": tid, "people": people})
-    return out

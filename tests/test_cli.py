@@ -58,3 +58,4 @@ def test_real_clip_end_to_end(tmp_path):
     assert scores["detection_recall"] >= 0.9
     assert scores["num_people_pred"] == 13
     assert scores["bcubed_f"] >= 0.8
+    assert scores["impure_tracks"] == 0 and scores["cut_f1"] >= 0.95  # no track holds two people; the cuts found

@@ -34,3 +34,26 @@ def test_matching_and_scores(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="faces.csv: no such file"):
         evaluate_dirs(tmp_path, tmp_path)
+
+
+def test_impure_tracks_and_cuts(tmp_path):
+    """A predicted track that runs from ann onto bob (3 faces each) is impure; one that merely touches bob for two
+    faces is not. With shots on both sides, the cuts are scored within two frames."""
+    import json
+
+    gt_rows, pred_rows = [], []
+    for f in range(6):
+        label = "ann" if f < 3 else "bob"
+        gt_rows.append((f, f // 3, 0, 0, 10, 10, 1, label))
+        pred_rows.append((f, 0, 7, 0, 0, 10, 10, 0.9, 0))  # track 7 holds ann, then bob
+    for f in range(6, 11):
+        label = "bob" if f < 8 else "cid"
+        gt_rows.append((f, 2, 40, 0, 50, 10, 1, label))
+        pred_rows.append((f, 0, 8, 40, 0, 50, 10, 0.9, 1))  # track 8: bob twice, then cid three times
+    write(tmp_path / "gt", "frame,track_id,x1,y1,x2,y2,score,label", gt_rows)
+    write(tmp_path / "pred", "frame,time_s,track_id,x1,y1,x2,y2,score,person", pred_rows)
+    (tmp_path / "gt" / "shots.csv").write_text("shot,first_frame,last_frame\n0,0,2\n1,3,5\n2,6,10\n")
+    (tmp_path / "pred" / "clusters.json").write_text(json.dumps({"shots": [[0, 6], [7, 10]]}))
+    s = evaluate_dirs(tmp_path / "pred", tmp_path / "gt")
+    assert s["impure_tracks"] == 1 and s["impure"] == [{"track_id": 7, "people": {"ann": 3, "bob": 3}}]
+    assert s["cuts_missed"] == [3] and s["cuts_extra"] == [] and s["cut_recall"] == 0.5 and s["cut_precision"] == 1.0

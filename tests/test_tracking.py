@@ -114,3 +114,53 @@ def test_track_ends_are_found_between_key_frames():
     ext, ext_tracks = extend_track_ends(iter(frames), d, tracks, shots, WindowDetector(), 4)
     assert ext.frames[3:].tolist() == [3, 2] and np.all(ext_tracks.track_ids == 0)
     assert np.allclose(ext.boxes[3:], [face_at(3), face_at(2)])
+
+
+def _person_frame(box, seed: int, shift: int = 0) -> np.ndarray:
+    """A 240x320 frame with one 'person' at ``box``: a textured patch (seed: who) on a grey background."""
+    rng = np.random.default_rng(seed)
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    x1, y1, x2, y2 = box
+    pattern = rng.integers(0, 255, (8, 8, 3)).astype(np.uint8)
+    import cv2
+
+    region = cv2.resize(pattern, (int(2.4 * (x2 - x1)), int(2.4 * (y2 - y1))), interpolation=cv2.INTER_NEAREST)
+    cx, cy = (x1 + x2) // 2 + shift, (y1 + y2) // 2
+    top, left = cy - region.shape[0] // 2, cx - region.shape[1] // 2
+    frame[max(0, top):top + region.shape[0], max(0, left):left + region.shape[1]] = region[max(0, -top):, max(0, -left):][
+        : 240 - max(0, top), : 320 - max(0, left)]
+    return frame
+
+
+def test_a_box_that_overlaps_but_shows_another_person_starts_a_new_track():
+    """Person A is seen on frames 0-9; from frame 10 only B, beside A's place (IoU 0.5 with A's last box): without
+    appearance signatures the IoU tracker runs A's track on through B; with them, B starts a track of its own."""
+    from facecluster.appearance import face_signatures
+
+    a_box, b_box = (100, 80, 160, 150), (120, 80, 180, 150)
+    rows, sigs = [], []
+    for f in range(20):
+        box, who = (a_box, 1) if f < 10 else (b_box, 2)
+        rows.append((f, *box))
+        sigs.append(face_signatures(_person_frame(box, who, shift=f % 3), np.asarray([box], np.float32))[0])
+    d = dets(rows)
+    shots = shots_from_cuts(np.array([]), 20)
+    blind = track_faces(d, shots, TrackerParams(max_appearance=None))
+    assert blind.num_tracks == 1  # the failure the check is for
+    seeing = track_faces(Detections(frames=d.frames, boxes=d.boxes, scores=d.scores, signatures=np.stack(sigs)), shots)
+    assert seeing.num_tracks == 2
+    assert set(seeing.track_ids[:10].tolist()) == {0} and set(seeing.track_ids[10:].tolist()) == {1}
+    # The same person moving a little is never refused.
+    same = [face_signatures(_person_frame(a_box, 1, shift=s), np.asarray([a_box], np.float32))[0] for s in range(20)]
+    kept = track_faces(Detections(frames=d.frames, boxes=np.repeat(np.float32([a_box]), 20, 0), scores=d.scores,
+                                  signatures=np.stack(same)), shots)
+    assert kept.num_tracks == 1
+
+
+def test_max_appearance_must_be_positive():
+    import pytest
+
+    from facecluster.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="max_appearance must be > 0"):
+        TrackerParams(max_appearance=0.0)

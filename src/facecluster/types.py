@@ -44,12 +44,14 @@ class Detections:
     """All face detections of a video, one row per face.
 
     frames: (N,) int64 frame index; boxes: (N, 4) float32 x1, y1, x2, y2;
-    scores: (N,) float32 in [0, 1].
+    scores: (N,) float32 in [0, 1]; signatures: (N, D) float16 appearance signatures
+    (:mod:`facecluster.appearance`) for the tracker's check, or None.
     """
 
     frames: np.ndarray
     boxes: np.ndarray
     scores: np.ndarray
+    signatures: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])

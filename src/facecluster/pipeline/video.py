@@ -27,6 +27,7 @@ from facecluster.cluster.stop_rule import stop_distance
 from facecluster.cluster.tracks import not_a_face_tracks, order_by_screen_time, track_means, track_scores
 from facecluster.config import PipelineConfig
 from facecluster.distances import pairwise
+from facecluster import appearance
 from facecluster.faces import embed as embed_mod
 from facecluster.faces.align import FaceAligner, chip_batches
 from facecluster.faces.detect import make_detector
@@ -97,7 +98,7 @@ class _Stages:
     def detections_key(self, upstream: str, detector) -> str:
         cfg = self.config
         params = {"detector": detector.params, "every": cfg.detect_every, "code": detector.code_version,
-                  "frames": "shot-aligned" if cfg.detect_every > 1 else "all"}
+                  "frames": "shot-aligned" if cfg.detect_every > 1 else "all", "appearance": appearance.CODE_VERSION}
         if cfg.full_frame_every > 1:
             params["windows"] = windows_mod.search_params(cfg.full_frame_every)
         return stage_key("detect", params, [upstream])
@@ -120,7 +121,7 @@ class _Stages:
             detector.close()
             return None
         self.embedder_ready = _load_in_background(cfg)
-        search = windows_mod.KeyFrameSearch(detector)
+        search = windows_mod.KeyFrameSearch(detector, describe=appearance.face_signatures)
         stream = shot_mod.ShotStream()
         chunks = _DetectionChunks(self.cache, key)
         pending: dict[int, Frame] = {}  # decoded frames whose shot is not settled yet
@@ -191,7 +192,7 @@ class _Stages:
         if todo:
             self.embedder_ready = _load_in_background(cfg)
             # Faces of whole-searched frames in cached chunks that windows to search now need (few: at chunk edges).
-            search = windows_mod.KeyFrameSearch(detector, key_array, full)
+            search = windows_mod.KeyFrameSearch(detector, key_array, full, describe=appearance.face_signatures)
             for f in search.neighbours_outside(todo):
                 part = parts[int(np.searchsorted(key_array, f)) // DETECT_CHUNK_FRAMES]
                 here = part["frames"] == f
@@ -233,12 +234,14 @@ class _Stages:
             wanted = set(end_requests(detections, tracks, shots, cfg.detect_every))
             frames = prefetched(iter_frames(self.path, frames=wanted)) if wanted else iter(())
             try:
-                extended, ext_tracks = extend_track_ends(frames, detections, tracks, shots, detector, cfg.detect_every)
+                extended, ext_tracks = extend_track_ends(frames, detections, tracks, shots, detector, cfg.detect_every,
+                                                         params.max_appearance)
             finally:
                 detector.close()
             ends = {"frames": extended.frames[n:], "boxes": extended.boxes[n:], "scores": extended.scores[n:],
                     "track_ids": ext_tracks.track_ids[n:]}
             self.cache.save("ends", key, ends)
+        # The signatures have served the tracker; the rows filled in below have none.
         detections = Detections(frames=np.concatenate([detections.frames, ends["frames"]]),
                                 boxes=np.concatenate([detections.boxes, ends["boxes"]]).reshape(-1, 4),
                                 scores=np.concatenate([detections.scores, ends["scores"]]))
@@ -481,15 +484,16 @@ class _DetectionChunks:
             self.cache.save("detect", f"{self.key}-{c:05d}", self.parts[c])
 
 
-def _stack_detections(items: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
-    """One chunk's detections, (frame, boxes (K, 4), scores (K,)) per frame in any order, as Detections columns by frame."""
+def _stack_detections(items: list[tuple]) -> dict[str, np.ndarray]:
+    """One chunk's detections, (frame, boxes (K, 4), scores (K,), signatures (K, D)) per frame in any order, as
+    Detections columns by frame."""
     items = sorted(items, key=lambda item: item[0])
-    if not items:
-        return {"frames": np.zeros(0, np.int64), "boxes": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32)}
     return {
-        "frames": np.concatenate([np.full(len(b), i, np.int64) for i, b, _ in items]),
-        "boxes": np.concatenate([b for _, b, _ in items]).reshape(-1, 4).astype(np.float32),
-        "scores": np.concatenate([s for _, _, s in items]).astype(np.float32),
+        "frames": np.concatenate([np.zeros(0, np.int64), *(np.full(len(item[1]), item[0], np.int64) for item in items)]),
+        "boxes": np.concatenate([np.zeros((0, 4), np.float32), *(item[1].reshape(-1, 4) for item in items)]).astype(np.float32),
+        "scores": np.concatenate([np.zeros(0, np.float32), *(item[2] for item in items)]).astype(np.float32),
+        "signatures": np.concatenate([np.zeros((0, appearance.SIZE), np.float16),
+                                      *(item[3].reshape(-1, appearance.SIZE) for item in items)]).astype(np.float16),
     }
 
 

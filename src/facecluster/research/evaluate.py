@@ -5,7 +5,10 @@ algorithm on IoU, a match needing IoU ≥ ``min_iou``. Detection recall is the
 share of true faces matched (labels ``false`` excluded), precision the share of
 predicted faces matched to a true face. Clustering metrics compare predicted
 person ids with true labels over the matched faces whose label is neither
-``false`` nor ``unsure``.
+``false`` nor ``unsure``. A predicted track is impure where it holds at least
+``IMPURE_MIN_FACES`` matched faces of each of two people. Where the ground truth
+has ``shots.csv`` and the run its ``clusters.json``, the cuts are scored too
+(within ``CUT_TOLERANCE`` frames).
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from facecluster.errors import InputError
 from facecluster.research.metrics import all_scores
 
 EXCLUDED_LABELS = {"false", "unsure"}
+IMPURE_MIN_FACES = 3
+CUT_TOLERANCE = 2
 
 
 def read_faces_csv(path: str | Path, label_column: str) -> list[dict]:
@@ -44,9 +49,9 @@ def _by_frame(rows: list[dict], label_column: str) -> dict[int, tuple[np.ndarray
     return {f: (np.asarray(b, np.float64).reshape(-1, 4), l) for f, (b, l) in out.items()}
 
 
-def match_faces(pred_rows: list[dict], true_rows: list[dict], min_iou: float = 0.5):
-    """Matched pairs (predicted label, true label), and the detection counts."""
-    pred = _by_frame(pred_rows, "person")
+def match_faces(pred_rows: list[dict], true_rows: list[dict], min_iou: float = 0.5, pred_column: str = "person"):
+    """Matched pairs (predicted ``pred_column`` value, true label), and the detection counts."""
+    pred = _by_frame(pred_rows, pred_column)
     true = _by_frame(true_rows, "label")
     pairs: list[tuple[str, str]] = []
     n_true_real = sum(1 for r in true_rows if r["label"] != "false")
@@ -65,6 +70,38 @@ def match_faces(pred_rows: list[dict], true_rows: list[dict], min_iou: float = 0
                     matched_pred += 1
                     pairs.append((plabels[r], tlabels[c]))
     return pairs, {"true_faces": n_true_real, "pred_faces": len(pred_rows), "matched": matched_true_real}
+
+
+def impure_tracks(pred_rows: list[dict], true_rows: list[dict], min_iou: float = 0.5) -> list[dict]:
+    """Predicted tracks (faces.csv rows with ``track_id``) holding at least ``IMPURE_MIN_FACES`` matched faces of each of
+    two ground-truth people: [{"track_id", "people": {label: faces}}], by track id."""
+    pairs, _ = match_faces(pred_rows, true_rows, min_iou, pred_column="track_id")
+    counts: dict[int, dict[str, int]] = {}
+    for track, label in pairs:
+        if label not in EXCLUDED_LABELS:
+            per = counts.setdefault(int(track), {})
+            per[label] = per.get(label, 0) + 1
+    out = []
+    for track, per in sorted(counts.items()):
+        people = {label: n for label, n in per.items() if n >= IMPURE_MIN_FACES}
+        if len(people) >= 2:
+            out.append({"track_id": track, "people": people})
+    return out
+
+
+def cut_scores(pred_dir: Path, gt_dir: Path) -> dict | None:
+    """Cut precision, recall, F1 and the missed / extra cuts of a run's shots (clusters.json) against the ground
+    truth's shots.csv; None where either is missing."""
+    import json
+
+    from facecluster.video.shots import boundary_f1
+
+    if not (gt_dir / "shots.csv").is_file() or not (pred_dir / "clusters.json").is_file():
+        return None
+    with open(gt_dir / "shots.csv", newline="", encoding="utf-8") as f:
+        true = [int(r["first_frame"]) for r in csv.DictReader(f)]
+    pred = [int(a) for a, _ in json.loads((pred_dir / "clusters.json").read_text(encoding="utf-8")).get("shots", [])]
+    return boundary_f1(np.asarray(pred), np.asarray(true), CUT_TOLERANCE)
 
 
 def evaluate_dirs(pred_dir: str | Path, gt_dir: str | Path, min_iou: float = 0.5) -> dict:
@@ -92,4 +129,12 @@ def evaluate_dirs(pred_dir: str | Path, gt_dir: str | Path, min_iou: float = 0.5
     result["num_people_pred_matched"] = result.pop("num_people_pred")
     result["num_people_true"] = len({r["label"] for r in true_rows if r["label"] not in EXCLUDED_LABELS})
     result["num_people_pred"] = len({r["person"] for r in pred_rows})
+    if pred_rows and "track_id" in pred_rows[0]:
+        impure = impure_tracks(pred_rows, true_rows, min_iou)
+        result["impure_tracks"] = len(impure)
+        result["impure"] = impure
+    cuts = cut_scores(Path(pred_dir), Path(gt_dir))
+    if cuts is not None:
+        result.update({"cut_precision": cuts["precision"], "cut_recall": cuts["recall"], "cut_f1": cuts["f1"],
+                       "cuts_missed": cuts["missed"], "cuts_extra": cuts["extra"]})
     return result

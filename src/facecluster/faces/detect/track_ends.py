@@ -7,8 +7,10 @@ true faces at k = 5. Here, on the frames between a track's first face and the ke
 before it (and between its last face and the key frame after it, inside the shot),
 the detector looks again, in a window of ``WINDOW`` box sides around the track's end
 box only (a small image: a tenth of a frame's cost for a face of 50 px in 640×360). A
-face found there, overlapping the end box by IoU ≥ ``MIN_IOU`` and not another track's
-face, extends the track; the extension stops at the first frame without one.
+face found there, overlapping the end box by IoU ≥ ``MIN_IOU``, not another track's
+face and, where the detections carry appearance signatures, looking like the track's
+end face (the tracker's check, :class:`~facecluster.video.tracking.TrackerParams`
+``max_appearance``), extends the track; the extension stops at the first frame without one.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from facecluster.appearance import appearance_distance, face_signatures
 from facecluster.boxes import box_iou
 from facecluster.types import Detections, Shots, Tracks
 
@@ -46,20 +49,30 @@ def window(box: np.ndarray, height: int, width: int) -> tuple[int, int, int, int
     return (int(max(0, cx - half)), int(max(0, cy - half)), int(min(width, cx + half)), int(min(height, cy + half)))
 
 
-def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, shots: Shots, detector, every: int
-                      ) -> tuple[Detections, Tracks]:
+def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, shots: Shots, detector, every: int,
+                      max_appearance: float | None = None) -> tuple[Detections, Tracks]:
     """The tracks with the faces found before their first and after their last detected face.
 
     ``frames`` yields decoded frames (``.index``, ``.rgb``) in order, at least those of
-    :func:`end_requests`. New rows follow the old ones."""
+    :func:`end_requests`. New rows follow the old ones (with their signatures where the detections have them).
+    ``max_appearance``: refuse a face whose appearance distance to the track's end face is larger (None: no check)."""
     requests = end_requests(detections, tracks, shots, every)
-    found: dict[tuple[int, int], dict[int, tuple[np.ndarray, float]]] = {}  # (track, step) -> frame -> (box, score)
+    signatures = detections.signatures
+    check = max_appearance is not None and signatures is not None
+    end_row = {}
+    if check:
+        for t in range(tracks.num_tracks):
+            rows = np.flatnonzero(tracks.track_ids == t)
+            rows = rows[np.argsort(detections.frames[rows], kind="stable")]
+            end_row[(t, -1)], end_row[(t, +1)] = int(rows[0]), int(rows[-1])
+    # (track, step) -> frame -> (box, score, signature)
+    found: dict[tuple[int, int], dict[int, tuple[np.ndarray, float, np.ndarray | None]]] = {}
     pending: list[tuple[int, int, int, np.ndarray, tuple[int, int, int, int], np.ndarray]] = []
     batch = 4 * detector.threads
 
     def flush() -> None:
         results = detector.detect_many([crop for *_, crop in pending])
-        for (index, t, step, box, (x1, y1, _, _), _), (boxes, scores, _) in zip(pending, results):
+        for (index, t, step, box, (x1, y1, _, _), crop), (boxes, scores, _) in zip(pending, results):
             if not len(boxes):
                 continue
             boxes = boxes + np.array([x1, y1, x1, y1], np.float32)
@@ -70,7 +83,12 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
             others = detections.boxes[detections.frames == index]
             if len(others) and box_iou(boxes[best][None], others)[0].max() >= 0.5:
                 continue  # another track's face (or this track's own) is already there
-            found.setdefault((t, step), {})[index] = (boxes[best], float(scores[best]))
+            signature = None
+            if signatures is not None:
+                signature = face_signatures(crop, (boxes[best] - np.array([x1, y1, x1, y1], np.float32))[None])[0]
+                if check and appearance_distance(signatures[end_row[(t, step)]], signature) > max_appearance:
+                    continue  # another face, where the track's own has gone
+            found.setdefault((t, step), {})[index] = (boxes[best], float(scores[best]), signature)
         pending.clear()
 
     for frame in frames:
@@ -87,13 +105,14 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
             flush()
     if pending:
         flush()
-    new_frames, new_boxes, new_scores, new_tracks = [], [], [], []
+    new_frames, new_boxes, new_scores, new_tracks, new_signatures = [], [], [], [], []
     for (t, step), by_frame in sorted(found.items()):
         rows = np.flatnonzero(tracks.track_ids == t)
         edge = int(detections.frames[rows].min() if step < 0 else detections.frames[rows].max())
         f = edge + step
         while f in by_frame:  # contiguous from the track's end outwards
-            box, score = by_frame[f]
+            box, score, signature = by_frame[f]
+            new_signatures.append(signature)
             new_frames.append(f)
             new_boxes.append(box)
             new_scores.append(score)
@@ -105,6 +124,7 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
         frames=np.concatenate([detections.frames, np.asarray(new_frames, np.int64)]),
         boxes=np.concatenate([detections.boxes, np.asarray(new_boxes, np.float32).reshape(-1, 4)]),
         scores=np.concatenate([detections.scores, np.asarray(new_scores, np.float32)]),
+        signatures=None if signatures is None else np.concatenate([signatures, np.stack(new_signatures).astype(signatures.dtype)]),
     )
     return extended, Tracks(track_ids=np.concatenate([tracks.track_ids, np.asarray(new_tracks, np.int64)]),
                             track_shots=tracks.track_shots)

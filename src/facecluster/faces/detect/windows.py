@@ -39,7 +39,7 @@ not found, nor one the detector scores more than ``SEED_BELOW`` under its thresh
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -224,14 +224,17 @@ class KeyFrameSearch:
     it is fed. :attr:`known` takes the faces,
     boxes (B, 4) and scores (B,), of whole-searched frames that will not be fed (found earlier, e.g. cached) but
     that windows to search need (:meth:`neighbours_outside`).
-    :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order.
+    :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order;
+    with ``describe`` (e.g. :func:`facecluster.appearance.face_signatures`), as (frame, boxes, scores,
+    describe(rgb, boxes)), each face described from its frame while the frame is at hand.
     On whole-searched frames these include the faces that scored up to ``SEED_BELOW`` under the detector's
     threshold (seeds for the windows, not detections: keep them with the results, for :attr:`known` on a
     resumed search, and drop them as detections, see :func:`detections_only`)."""
 
     def __init__(self, detector: FaceDetector, key: Sequence[int] = (), full: Sequence[bool] = (),
-                 batch_size: int | None = None) -> None:
+                 batch_size: int | None = None, describe: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
         self.detector = detector
+        self.describe = describe
         self.is_full: dict[int, bool] = {}
         self.around: dict[int, tuple[int, int | None]] = {}  # window frame → whole-searched key frames before and after it
         self.known: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -293,12 +296,17 @@ class KeyFrameSearch:
     def _candidates(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.detector.detect_candidates(rgb, SEED_BELOW)
 
+    def _result(self, frame, boxes: np.ndarray, scores: np.ndarray) -> tuple:
+        if self.describe is None:
+            return frame.index, boxes, scores
+        return frame.index, boxes, scores, self.describe(frame.rgb, boxes)
+
     def _run(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
         done = []
         if self.batch:
             found = self.detector.map(self._candidates, [f.rgb for f in self.batch])
             for frame, (boxes, scores) in zip(self.batch, found):
-                done.append((frame.index, boxes, scores))
+                done.append(self._result(frame, boxes, scores))
                 self.found[frame.index] = (boxes, scores)
             self.batch.clear()
         ready = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is not None]
@@ -307,7 +315,7 @@ class KeyFrameSearch:
             windows = [search_windows(*faces, *f.rgb.shape[:2], self.threshold + UNSURE) for f, faces in zip(ready, sides)]
             halves = [large_and_sure(faces, self.threshold + HALF_SURE) for faces in sides]
             for frame, (boxes, scores) in zip(ready, detect_in_windows(self.detector, [f.rgb for f in ready], windows, halves)):
-                done.append((frame.index, boxes, scores))
+                done.append(self._result(frame, boxes, scores))
             self.waiting = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is None]
         oldest = min((self.around[f.index][0] for f in self.waiting), default=max(self.found, default=0))
         for f in [f for f in self.found if f < oldest]:
