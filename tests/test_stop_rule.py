@@ -51,6 +51,30 @@ def test_people_seen_once_stay_apart_through_the_cannot_links():
     assert all(held.labels_[20 + k] == held.labels_[k] for k in range(3))  # the people seen twice are joined
 
 
+def test_recurring_people_are_not_split_where_pairs_known_to_differ_exist():
+    """A TV scene: 5 characters, each in 4 shots of 4 near-identical tracks, some pairs on screen together. Nearest
+    neighbours are tracks of one shot, so the nearest-neighbour term (1.4 x their 90th percentile) lies far below
+    the distance between one person's shots, and "min" (the rule before) split each person by shot; the cannot-link
+    quantile alone keeps each person whole."""
+    from facecluster.cluster import stop_rule
+
+    rng = np.random.default_rng(4)
+    centres = rng.normal(size=(5, 32))
+    shots = np.repeat(centres, 4, axis=0) + 0.5 * rng.normal(size=(20, 32))
+    X = l2_normalize(np.repeat(shots, 4, axis=0) + 0.05 * rng.normal(size=(80, 32)))
+    y = np.repeat(np.arange(5), 16)
+    pairs = np.array(sorted({tuple(sorted(p)) for p in rng.integers(0, 80, size=(150, 2)) if y[p[0]] != y[p[1]]}))
+    rule = ConstrainedAgglomerative(distance_threshold="auto").fit(X, cannot_link=pairs)
+    assert stop_rule.COMBINE == "cannot" and rule.n_clusters_ == 5 and bcubed(y, rule.labels_)[2] == 1.0
+    saved = stop_rule.COMBINE
+    stop_rule.COMBINE = "min"
+    try:
+        before = ConstrainedAgglomerative(distance_threshold="auto").fit(X, cannot_link=pairs)
+    finally:
+        stop_rule.COMBINE = saved
+    assert before.distance_threshold_ < rule.distance_threshold_ and before.n_clusters_ >= 10
+
+
 def test_auto_is_for_average_linkage_only():
     with pytest.raises(ParameterError, match="average linkage"):
         ConstrainedAgglomerative(distance_threshold="auto", linkage="ward").fit(np.eye(3))
