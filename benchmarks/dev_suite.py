@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -33,9 +34,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CLI = str(Path(sys.executable).with_name("facecluster"))
 
 
-def _run(args: list[str]) -> float:
+def _run(args: list[str], code: Path | None = None) -> float:
+    """Seconds a ``facecluster`` command takes in a fresh process; ``code``: another checkout whose ``src`` it runs."""
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(Path(code).resolve() / "src")}
     t0 = time.perf_counter()
-    done = subprocess.run([CLI, *args], capture_output=True, text=True)
+    done = subprocess.run([CLI, *args], capture_output=True, text=True, env=env)
     if done.returncode:
         raise RuntimeError(f"facecluster {' '.join(args)} failed:\n{done.stderr[-2000:]}")
     return time.perf_counter() - t0
@@ -144,6 +147,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/facecluster-dev-suite"))
     ap.add_argument("--fresh", action="store_true", help="remove this label's earlier outputs first (first-run times)")
     ap.add_argument("--no-links", action="store_true")
+    ap.add_argument("--no-photos", action="store_true", help="videos only (e.g. for detection settings)")
+    ap.add_argument("--code", type=Path, default=None, help="run the facecluster of another checkout (its src/), e.g. an "
+                                                              "older commit's worktree, scored by this one")
     args = ap.parse_args()
     suite = load_suite()
     wanted = set(filter(None, args.sets.split(",")))
@@ -155,13 +161,13 @@ def main() -> None:
     for v in suite.videos:
         if wanted and v.name not in wanted:
             continue
-        wall = _run(["run", str(v.video), "-o", str(out), *opts])
+        wall = _run(["run", str(v.video), "-o", str(out), *opts], args.code)
         rows.append(score_video(v, out, wall))
         print(json.dumps({k: x for k, x in rows[-1].items() if k != "impure"}), flush=True)
     for p in suite.photos:
-        if wanted and p.name not in wanted:
+        if (wanted and p.name not in wanted) or args.no_photos:
             continue
-        wall = _run(["images", str(p.folder), "-o", str(out / "photos"), "--force", *shlex.split(args.photo_options or "")])
+        wall = _run(["images", str(p.folder), "-o", str(out / "photos"), "--force", *shlex.split(args.photo_options or "")], args.code)
         rows.append(score_photos(p, out / "photos", wall))
         print(json.dumps(rows[-1]), flush=True)
     if not args.no_links:
@@ -172,7 +178,7 @@ def main() -> None:
             for v in (a, b):  # reuse the single runs' caches
                 if not (link_out / v.video.stem).exists() and (out / v.video.stem).exists():
                     shutil.copytree(out / v.video.stem, link_out / v.video.stem)
-            _run(["run", str(a.video), str(b.video), "-o", str(link_out), *opts])
+            _run(["run", str(a.video), str(b.video), "-o", str(link_out), *opts], args.code)
             rows.append(score_link(a, b, link_out, shared))
             print(json.dumps(rows[-1]), flush=True)
     path = RESULTS / f"dev_suite_{args.label}.json"
@@ -180,9 +186,7 @@ def main() -> None:
         old = json.loads(path.read_text())["results"]["rows"]
         names = {r["set"] for r in rows}
         rows = [r for r in old if r["set"] not in names] + rows
-    import facecluster
-
-    code = commit(Path(facecluster.__file__).parent)  # the package that ran (PYTHONPATH may point at another checkout)
+    code = commit(args.code) if args.code else commit()
     write_json(path, {"options": args.options, "code": code, "rows": rows}, "dev_suite.py")
     print(write_report())
 
