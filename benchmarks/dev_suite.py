@@ -101,7 +101,8 @@ def _fmt(x, spec: str = ".3f") -> str:
 def table(label: str, doc: dict) -> list[str]:
     res = doc["results"]
     lines = [f"## `{label}`: `facecluster run/images {res['options'] or '(defaults)'}`", "",
-             f"facecluster at commit {res.get('code', doc['commit'])}, {doc['date']}.", "",
+             f"facecluster at commit {res.get('code', doc['commit'])}, {doc['date']}."
+             + (f" From the cached stages of `{res['reused']}` (no wall times)." if res.get("reused") else ""), "",
              "| set | kinds | B³F | people found / true | detection recall | cut F1 | impure tracks | wall ÷ duration | wall s |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
@@ -148,14 +149,18 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="remove this label's earlier outputs first (first-run times)")
     ap.add_argument("--no-links", action="store_true")
     ap.add_argument("--no-photos", action="store_true", help="videos only (e.g. for detection settings)")
+    ap.add_argument("--reuse", default=None, help="start from a copy of that label's outputs and caches (for options that only "
+                                                   "change late stages: scores only, no wall times)")
     ap.add_argument("--code", type=Path, default=None, help="run the facecluster of another checkout (its src/), e.g. an "
                                                               "older commit's worktree, scored by this one")
     args = ap.parse_args()
     suite = load_suite()
     wanted = set(filter(None, args.sets.split(",")))
     out = args.work / args.label
-    if args.fresh and out.exists():
+    if (args.fresh or args.reuse) and out.exists():
         shutil.rmtree(out)
+    if args.reuse:
+        shutil.copytree(args.work / args.reuse, out)
     opts = shlex.split(args.options)
     rows = []
     for v in suite.videos:
@@ -163,6 +168,8 @@ def main() -> None:
             continue
         wall = _run(["run", str(v.video), "-o", str(out), *opts], args.code)
         rows.append(score_video(v, out, wall))
+        if args.reuse:
+            rows[-1]["wall_s"] = rows[-1]["wall_per_duration"] = None
         print(json.dumps({k: x for k, x in rows[-1].items() if k != "impure"}), flush=True)
     for p in suite.photos:
         if (wanted and p.name not in wanted) or args.no_photos:
@@ -187,7 +194,7 @@ def main() -> None:
         names = {r["set"] for r in rows}
         rows = [r for r in old if r["set"] not in names] + rows
     code = commit(args.code) if args.code else commit()
-    write_json(path, {"options": args.options, "code": code, "rows": rows}, "dev_suite.py")
+    write_json(path, {"options": args.options, "code": code, "reused": args.reuse, "rows": rows}, "dev_suite.py")
     print(write_report())
 
 
