@@ -1,4 +1,5 @@
-"""Leave-one-set-out choice of the stop rule's constants on the dev suite.
+"""Leave-one-set-out choice of a family of default constants on the dev suite (``--family``: ``stop``, the stop rule's;
+``clothing``, the clothing cue's; ``linking``, the stop of people linked across videos).
 
 For every labelled set of the suite (videos with ground truth, photo sets, the two embedding sets) and every
 combination of the constants in GRID, the set is clustered as a default run would (videos: ``run_video`` with the
@@ -6,9 +7,9 @@ default configuration, every stage but the clustering from the cache; photos: ``
 of ``embed_photos``; embeddings: ``cluster_embeddings``) and scored (B-cubed F, people found). Then, for each set,
 the combination with the best mean B-cubed F over the OTHER sets is applied to it: that is the set's held-out
 figure. The combination chosen on all sets is what the defaults should be. Writes ``results/dev_suite_loso.md`` and
-``results/dev_suite_loso.json``.
+``.json`` (``dev_suite_loso_<family>.*`` for the other families). The clothing family is scored on the videos only.
 
-    .venv/bin/python benchmarks/loso.py [--work DIR] [--sets a,b]
+    .venv/bin/python benchmarks/loso.py [--family stop] [--work DIR] [--sets a,b]
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from suite import load_suite, read_rows
 
 from facecluster.cluster import stop_rule
 from facecluster.cluster.embeddings import cluster_embeddings
-from facecluster.cluster.registry import FALLBACK
 from facecluster.config import PipelineConfig
 from facecluster.pipeline.photos import cluster_photo_faces, embed_photos
 from facecluster.pipeline.video import run_video
@@ -34,12 +34,44 @@ from facecluster.research.evaluate import EXCLUDED_LABELS, match_faces
 from facecluster.research.metrics import all_scores
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GRID = {
-    "COMBINE": ["min", "cannot"],
-    "NN_FACTOR": [1.4, 2.0],
-    "CANNOT_QUANTILE": [0.05, 0.1, 0.2, 0.3],
-    "FALLBACK_TRACKS": [0.3, 0.4],  # registry.FALLBACK["tracks"]: the stop distance of a video with too little evidence
+GRIDS = {
+    "stop": {
+        "stop_rule.COMBINE": ["min", "cannot"],
+        "stop_rule.NN_FACTOR": [1.4, 2.0],
+        "stop_rule.CANNOT_QUANTILE": [0.05, 0.1, 0.2, 0.3],
+        "registry.FALLBACK.tracks": [0.3, 0.4],  # the stop distance of a video with too little evidence
+    },
+    "clothing": {
+        "clothing_distance.MAX_WEIGHT": [0.0, 0.3, 0.6, 0.9],  # 0: faces alone
+        "clothing_distance.CAP": [0.1, 0.2, 0.3],
+    },
 }
+GRID = GRIDS["stop"]
+
+
+def _target(key: str):
+    """(object, attribute or item, is_item) of a GRID key: ``module.NAME`` or ``module.DICT.item``."""
+    from facecluster.clothing import distance as clothing_distance
+    from facecluster.cluster import registry
+
+    modules = {"stop_rule": stop_rule, "registry": registry, "clothing_distance": clothing_distance}
+    parts = key.split(".")
+    if len(parts) == 3:
+        return getattr(modules[parts[0]], parts[1]), parts[2], True
+    return modules[parts[0]], parts[1], False
+
+
+def current(key: str):
+    obj, name, item = _target(key)
+    return obj[name] if item else getattr(obj, name)
+
+
+def _set(key: str, value) -> None:
+    obj, name, item = _target(key)
+    if item:
+        obj[name] = value
+    else:
+        setattr(obj, name, value)
 
 
 def configs() -> list[dict]:
@@ -47,27 +79,19 @@ def configs() -> list[dict]:
 
 
 class Patched:
-    """The stop rule's module constants (and ``FALLBACK_TRACKS``, registry.FALLBACK["tracks"]) set to ``config`` inside
-    the block."""
+    """The constants of ``config`` (GRID keys) set inside the block."""
 
     def __init__(self, config: dict) -> None:
         self.config = dict(config)
 
     def __enter__(self):
-        self.fallback = FALLBACK["tracks"]
-        FALLBACK["tracks"] = self.config.pop("FALLBACK_TRACKS", self.fallback)
-        self.saved = {k: getattr(stop_rule, k) for k in self.config}
+        self.saved = {k: current(k) for k in self.config}
         for k, v in self.config.items():
-            setattr(stop_rule, k, v)
+            _set(k, v)
 
     def __exit__(self, *exc):
-        FALLBACK["tracks"] = self.fallback
         for k, v in self.saved.items():
-            setattr(stop_rule, k, v)
-
-
-def current(key: str):
-    return FALLBACK["tracks"] if key == "FALLBACK_TRACKS" else getattr(stop_rule, key)
+            _set(k, v)
 
 
 def video_scorer(v, work: Path):
@@ -124,7 +148,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/facecluster-loso"))
     ap.add_argument("--sets", default="")
+    ap.add_argument("--family", choices=sorted(GRIDS), default="stop")
     args = ap.parse_args()
+    global GRID
+    GRID = GRIDS[args.family]
+    videos_only = args.family == "clothing"
     wanted = set(filter(None, args.sets.split(",")))
     suite = load_suite()
     scorers, truth_people = {}, {}
@@ -135,11 +163,11 @@ def main() -> None:
             truth_people[v.name] = len({r["label"] for r in read_rows(v.gt / "tracks.csv")} - EXCLUDED_LABELS)
             print(f"{v.name}: ready in {time.perf_counter() - t0:.0f} s", flush=True)
     for p in suite.photos:
-        if not wanted or p.name in wanted:
+        if (not wanted or p.name in wanted) and not videos_only:
             scorers[p.name] = photo_scorer(p.folder, args.work / "photos" / f"{p.name}.pkl")
             truth_people[p.name] = sum(1 for d in p.folder.rglob("*") if d.is_dir() and any(f.is_file() for f in d.iterdir()))
     for name, (X, y) in embedding_sets(data_root()).items():
-        if not wanted or name in wanted:
+        if (not wanted or name in wanted) and not videos_only:
             scorers[name] = embedding_scorer(X, y)
             truth_people[name] = len(set(y.tolist()))
     grid = configs()
@@ -152,7 +180,8 @@ def main() -> None:
     mean = lambda i, among: float(np.mean([table[n][i][0] for n in among]))  # noqa: E731
     default = next(i for i, c in enumerate(grid) if all(current(k) == v for k, v in c.items()))
     chosen_all = max(range(len(grid)), key=lambda i: (mean(i, names), -abs(i - default)))
-    lines = ["# Leave-one-set-out: the stop rule's constants", "",
+    stem = "dev_suite_loso" if args.family == "stop" else f"dev_suite_loso_{args.family}"
+    lines = [f"# Leave-one-set-out: the {args.family} constants", "",
              f"Grid: {json.dumps(GRID)}. For each set, the combination with the best mean B-cubed F over the other sets "
              "is applied to it (held out). 'current' is the rule of the code being measured (in-sample where its "
              "constants were chosen on these sets). Chosen on all sets: "
@@ -173,8 +202,8 @@ def main() -> None:
     worst = min(rows, key=lambda r: r["held_out"][0])
     lines += ["", f"Mean held-out B³F {held_mean:.3f} (current rule {np.mean([r['current'][0] for r in rows]):.3f}); "
                   f"worst held-out set: {worst['set']} ({worst['held_out'][0]:.3f})."]
-    write_markdown(RESULTS / "dev_suite_loso.md", "\n".join(lines), "loso.py")
-    write_json(RESULTS / "dev_suite_loso.json", {"grid": GRID, "configs": grid, "scores": table, "rows": rows,
+    write_markdown(RESULTS / f"{stem}.md", "\n".join(lines), "loso.py")
+    write_json(RESULTS / f"{stem}.json", {"grid": GRID, "configs": grid, "scores": table, "rows": rows,
                                                  "chosen_on_all": grid[chosen_all]}, "loso.py")
     print("\n".join(lines))
 
