@@ -1,5 +1,5 @@
 """Leave-one-set-out choice of a family of default constants on the dev suite (``--family``: ``stop``, the stop rule's;
-``clothing``, the clothing cue's; ``linking``, the stop of people linked across videos).
+``clothing``, the clothing cue's; ``ccl``, the default learner's settings).
 
 For every labelled set of the suite (videos with ground truth, photo sets, the two embedding sets) and every
 combination of the constants in GRID, the set is clustered as a default run would (videos: ``run_video`` with the
@@ -7,7 +7,8 @@ default configuration, every stage but the clustering from the cache; photos: ``
 of ``embed_photos``; embeddings: ``cluster_embeddings``) and scored (B-cubed F, people found). Then, for each set,
 the combination with the best mean B-cubed F over the OTHER sets is applied to it: that is the set's held-out
 figure. The combination chosen on all sets is what the defaults should be. Writes ``results/dev_suite_loso.md`` and
-``.json`` (``dev_suite_loso_<family>.*`` for the other families). The clothing family is scored on the videos only.
+``.json`` (``dev_suite_loso_<family>.*`` for the other families). The clothing and CCL families are scored on the
+videos only (photo collections use neither).
 
     .venv/bin/python benchmarks/loso.py [--family stop] [--work DIR] [--sets a,b]
 """
@@ -45,17 +46,25 @@ GRIDS = {
         "clothing_distance.MAX_WEIGHT": [0.0, 0.3, 0.6, 0.9],  # 0: faces alone
         "clothing_distance.CAP": [0.1, 0.2, 0.3],
     },
+    "ccl": {  # the default learner's settings (learn.variants.VARIANTS["tuned"]["ccl"])
+        "ccl.pseudo_labels": ["mutual", "confident", "finch"],
+        "ccl.output": ["combined", "learned"],
+        "ccl.epochs": [10, 20, 40],
+    },
 }
 GRID = GRIDS["stop"]
 
 
 def _target(key: str):
-    """(object, attribute or item, is_item) of a GRID key: ``module.NAME`` or ``module.DICT.item``."""
+    """(object, attribute or item, is_item) of a GRID key: ``module.NAME``, ``module.DICT.item`` or ``ccl.param``."""
     from facecluster.clothing import distance as clothing_distance
     from facecluster.cluster import registry
+    from facecluster.learn import variants
 
     modules = {"stop_rule": stop_rule, "registry": registry, "clothing_distance": clothing_distance}
     parts = key.split(".")
+    if parts[0] == "ccl":
+        return variants.VARIANTS["tuned"]["ccl"], parts[1], True
     if len(parts) == 3:
         return getattr(modules[parts[0]], parts[1]), parts[2], True
     return modules[parts[0]], parts[1], False
@@ -63,6 +72,10 @@ def _target(key: str):
 
 def current(key: str):
     obj, name, item = _target(key)
+    if key.startswith("ccl.") and name not in obj:
+        from facecluster.learn.ccl import CCL
+
+        return CCL().get_params()[name]
     return obj[name] if item else getattr(obj, name)
 
 
@@ -152,7 +165,7 @@ def main() -> None:
     args = ap.parse_args()
     global GRID
     GRID = GRIDS[args.family]
-    videos_only = args.family == "clothing"
+    videos_only = args.family in ("clothing", "ccl")
     wanted = set(filter(None, args.sets.split(",")))
     suite = load_suite()
     scorers, truth_people = {}, {}
