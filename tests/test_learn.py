@@ -242,7 +242,7 @@ def test_ccl_pseudo_labels_keep_a_distant_track_alone():
 
     rng = np.random.default_rng(1)
     a = rng.normal(size=16)
-    b = rng.normal(size=16)
+    b = a + 0.5 * np.linalg.norm(a) / 4 * rng.normal(size=16)  # two people on screen together, ~0.6 apart: the stop lies there
     means = [a + 0.05 * rng.normal(size=16) for _ in range(30)] + [b + 0.05 * rng.normal(size=16) for _ in range(30)]
     means.append(rng.normal(size=16))  # someone seen once, far from everyone
     means = np.asarray(means, np.float32)

@@ -35,7 +35,7 @@ def main() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Cores for embedding (default: all cores).")
 @click.option("--detector", type=click.Choice(["centerface", "dlib-hog"]), default="centerface", show_default=True)
-@click.option("--detect-every", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True,
               help="Detect faces on every k-th frame of each shot (and its first and last); tracks carry boxes in between (1: every frame).")
 @click.option("--full-frame-every", type=click.IntRange(min=1), default=4, show_default=True,
               help="Search every m-th key frame of a shot whole (and its first and last), the others only around the faces "

@@ -17,13 +17,14 @@ class PipelineConfig:
     detector: str = "centerface"
     score_threshold: float = 0.5
     min_face_size: float = 16.0
-    # Detect on every 3rd frame of each shot (and its first and last), find track ends between key frames, interpolate:
-    # detection recall >= 0.98 and B-cubed F not lower on both dev clips (benchmarks/results/detect_every.md); k=5 lost both.
-    detect_every: int = 3
-    # Of the key frames, search every 4th one whole and the others around the faces of those, and of the faces just
-    # under the threshold there (faces.detect.windows): the same recall and B-cubed F as every key frame whole on both
-    # dev clips and the two joined, with m = 2, 3, 4 and 6 alike; Sweden's detection 21 -> 13 (m = 2) -> 9.5 s (m = 4).
-    # m = 6 saved ~1 s more; 4 keeps a whole-searched frame every 0.4 s at 30 fps (benchmarks/results/detect_every.md).
+    # Detect on every frame, searching every 4th frame of a shot whole (and its first and last) and the others around
+    # the faces of those and of the faces just under the threshold there (faces.detect.windows). Chosen leave-one-clip-
+    # out on the dev suite for detection recall >= 0.98 on every clip (benchmarks/loso_detect.py ->
+    # results/dev_suite_detect_loso.md: lowest held-out recall 0.986). Every 3rd frame (the default before, chosen on two
+    # clips) lost up to a fifth of the faces of a Steadicam shot of small faces (recall 0.805) and 4 % on a crowd, a
+    # trailer and a news clip; every 2nd frame still lost a tenth of the first. With detect_every > 1 track ends are
+    # looked for between key frames and boxes interpolated in between.
+    detect_every: int = 1
     full_frame_every: int = 4
     min_iou: float = 0.3
     max_gap: int = 4
