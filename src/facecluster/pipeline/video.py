@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facecluster import appearance
 from facecluster.cache import StageCache, fingerprint_file, stage_key
 from facecluster.clothing import descriptors as clothing_descriptors
 from facecluster.clothing.distance import track_distances_with_clothing
@@ -27,7 +28,6 @@ from facecluster.cluster.stop_rule import stop_distance
 from facecluster.cluster.tracks import not_a_face_tracks, order_by_screen_time, track_means, track_scores
 from facecluster.config import PipelineConfig
 from facecluster.distances import pairwise
-from facecluster import appearance
 from facecluster.faces import embed as embed_mod
 from facecluster.faces.align import FaceAligner, chip_batches
 from facecluster.faces.detect import make_detector
@@ -225,8 +225,8 @@ class _Stages:
         params = cfg.tracker_params()
         key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION, "fill": cfg.detect_every > 1}, [upstream])
         tracks = track_faces(detections, shots, params)
-        if cfg.detect_every == 1:
-            return key, detections, tracks
+        if cfg.detect_every == 1:  # the signatures have served the tracker: later stages do not carry them
+            return key, Detections(frames=detections.frames, boxes=detections.boxes, scores=detections.scores), tracks
         n = len(detections)
         ends = self.cache.load("ends", key)
         if ends is None:
