@@ -45,9 +45,10 @@ def main() -> None:
               show_default=True, help="Clustering method (all keep faces seen together apart).")
 @click.option("--distance-threshold", type=click.FloatRange(min=0.0), default=None,
               help="Stop merging above this distance when K is unknown (FINCH: the hierarchy level); default: the method's calibrated value.")
-@click.option("--learn", type=click.Choice(["ccl", "none", "ssiam", "tsiam", "both"]), default="ccl", show_default=True,
+@click.option("--learn", type=click.Choice(["none", "ccl", "ssiam", "tsiam", "both"]), default="none", show_default=True,
               help="Adapt the face features to this video (CCL: pairs from a clustering of its tracks and from tracks on screen "
-                   "together; SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each; none: the network's own).")
+                   "together; SSiam: self-mined pairs; TSiam: pairs from tracks; both: half each; none: the network's own, the "
+                   "default: on the dev suite no learner gains where it was not tuned).")
 @click.option("--learn-variant", type=click.Choice(["tuned", "paper"]), default="tuned", show_default=True,
               help="tuned: the best measured settings; paper: the authors' settings (see facecluster.learn.variants).")
 @click.option("--embedder", type=click.Choice(["auto", "onnxruntime", "torch", "dlib"]), default="auto", show_default=True,
