@@ -26,19 +26,30 @@ WINDOW = 3.0  # search window side, in box sides, centred on the track's end box
 MIN_IOU = 0.3
 
 
+def end_rows(detections: Detections, tracks: Tracks) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each track's first and of its last face, by frame (the lower row where two share a frame): two (T,)
+    int64 arrays. One sort, not a scan of every row per track."""
+    member = np.flatnonzero(tracks.track_ids >= 0)
+    tids = tracks.track_ids[member]
+    order = member[np.lexsort((member, detections.frames[member], tids))]
+    sorted_tids = tracks.track_ids[order]
+    starts = np.searchsorted(sorted_tids, np.arange(tracks.num_tracks), side="left")
+    stops = np.searchsorted(sorted_tids, np.arange(tracks.num_tracks), side="right")
+    return order[starts].astype(np.int64), order[stops - 1].astype(np.int64)
+
+
 def end_requests(detections: Detections, tracks: Tracks, shots: Shots, every: int) -> dict[int, list[tuple[int, int, np.ndarray]]]:
     """Frames to look at: frame -> [(track, step, end box (4,))], step −1 before the first face, +1 after the last."""
     requests: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+    first_rows, last_rows = end_rows(detections, tracks)
     for t in range(tracks.num_tracks):
-        rows = np.flatnonzero(tracks.track_ids == t)
-        rows = rows[np.argsort(detections.frames[rows], kind="stable")]
         shot = int(tracks.track_shots[t])
         start, end = int(shots.starts[shot]), int(shots.ends[shot])
-        first, last = int(detections.frames[rows[0]]), int(detections.frames[rows[-1]])
+        first, last = int(detections.frames[first_rows[t]]), int(detections.frames[last_rows[t]])
         for f in range(first - 1, max(start, first - every + 1) - 1, -1):
-            requests.setdefault(f, []).append((t, -1, detections.boxes[rows[0]]))
+            requests.setdefault(f, []).append((t, -1, detections.boxes[first_rows[t]]))
         for f in range(last + 1, min(end, last + every - 1) + 1):
-            requests.setdefault(f, []).append((t, +1, detections.boxes[rows[-1]]))
+            requests.setdefault(f, []).append((t, +1, detections.boxes[last_rows[t]]))
     return requests
 
 
@@ -59,12 +70,7 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
     requests = end_requests(detections, tracks, shots, every)
     signatures = detections.signatures
     check = max_appearance is not None and signatures is not None
-    end_row = {}
-    if check:
-        for t in range(tracks.num_tracks):
-            rows = np.flatnonzero(tracks.track_ids == t)
-            rows = rows[np.argsort(detections.frames[rows], kind="stable")]
-            end_row[(t, -1)], end_row[(t, +1)] = int(rows[0]), int(rows[-1])
+    first_rows, last_rows = end_rows(detections, tracks)
     # (track, step) -> frame -> (box, score, signature)
     found: dict[tuple[int, int], dict[int, tuple[np.ndarray, float, np.ndarray | None]]] = {}
     pending: list[tuple[int, int, int, np.ndarray, tuple[int, int, int, int], np.ndarray]] = []
@@ -86,7 +92,8 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
             signature = None
             if signatures is not None:
                 signature = face_signatures(crop, (boxes[best] - np.array([x1, y1, x1, y1], np.float32))[None])[0]
-                if check and appearance_distance(signatures[end_row[(t, step)]], signature) > max_appearance:
+                end = first_rows[t] if step < 0 else last_rows[t]
+                if check and appearance_distance(signatures[end], signature) > max_appearance:
                     continue  # another face, where the track's own has gone
             found.setdefault((t, step), {})[index] = (boxes[best], float(scores[best]), signature)
         pending.clear()
@@ -107,8 +114,7 @@ def extend_track_ends(frames: Iterable, detections: Detections, tracks: Tracks, 
         flush()
     new_frames, new_boxes, new_scores, new_tracks, new_signatures = [], [], [], [], []
     for (t, step), by_frame in sorted(found.items()):
-        rows = np.flatnonzero(tracks.track_ids == t)
-        edge = int(detections.frames[rows].min() if step < 0 else detections.frames[rows].max())
+        edge = int(detections.frames[first_rows[t] if step < 0 else last_rows[t]])
         f = edge + step
         while f in by_frame:  # contiguous from the track's end outwards
             box, score, signature = by_frame[f]
