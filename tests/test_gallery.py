@@ -135,3 +135,52 @@ def test_run_with_a_bad_gallery_stops_before_any_video(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
     assert str(bad) in proc.stderr and "gallery" in proc.stderr
     assert bad.read_bytes() == before and not out.exists()
+
+
+def test_a_gallery_moves_to_another_network_with_its_names(tmp_path):
+    path = tmp_path / "g.db"
+    g = Gallery(path, "net-a")
+    people = _people(_unit(np.eye(3, 8)))
+    for k, p in enumerate(people[:2]):
+        p["images"] = [bytes([k, n]) for n in range(6)]  # more than FACES_PER_REFERENCE: the first ones are kept
+    assigned = g.record_source("/v.mp4", people)
+    g.rename(assigned[0], "Ann")
+    with pytest.raises(InputError, match="net-a face vectors.*net-b.*--reembed"):
+        Gallery(path, "net-b")
+    seen = []
+
+    def describe(images):
+        seen.append(images)
+        return np.full(4, float(images[0][0]) + 1.0, np.float32)  # another network: another dimension
+
+    done = Gallery(path, None).reembed("net-b", describe)
+    assert done == {"moved": 2, "dropped": 1, "from": "net-a", "to": "net-b"}
+    assert all(len(images) == 4 for images in seen)
+    moved = Gallery(path, "net-b")  # now opens for the new network, and only for it
+    assert moved.names() == {assigned[0]: "Ann"}
+    ids, vectors = moved.person_vectors()
+    assert sorted(ids) == sorted([assigned[0], assigned[1]]) and vectors.shape == (2, 4)
+    assert {p.id: p.sources for p in moved.people()}[assigned[2]] == 1  # its appearances stay, though its reference went
+    with pytest.raises(InputError, match="net-b face vectors"):
+        Gallery(path, "net-a")
+
+
+def test_a_gallery_of_schema_1_opens_and_keeps_its_people(tmp_path):
+    from facecluster.gallery.store import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(MIGRATIONS[0])
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("PRAGMA user_version = 1")
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [("network", "dlib_resnet_v1"), ("created", "2026-01-01T00:00:00")])
+        db.execute("INSERT INTO people (id, name, created) VALUES (1, 'Ann', '2026-01-01T00:00:00')")
+        db.execute("INSERT INTO refs (person_id, source, vector, dim) VALUES (1, '/v.mp4', ?, 8)",
+                   (np.ones(8, np.float32).tobytes(),))
+    g = Gallery(path, "dlib_resnet_v1")
+    assert g.names() == {1: "Ann"} and len(g.person_vectors()[0]) == 1
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    # No face crops behind its reference: a move to another network keeps the person and the name, not the vector.
+    assert g.reembed("sface_2021dec", lambda images: np.zeros(8))["dropped"] == 1
+    assert Gallery(path, "sface_2021dec").names() == {1: "Ann"}

@@ -54,7 +54,8 @@ def process_videos(
 
 
 
-def prepare_gallery(out_root: str | Path, videos: list, gallery: str | Path | None, force: bool = False):
+def prepare_gallery(out_root: str | Path, videos: list, gallery: str | Path | None, force: bool = False,
+                    network: str = "sface"):
     """The people gallery of a run, opened (and checked) before any video is processed: ``gallery``, or
     ``OUT/people.db`` for a run over several videos; None for one video without ``--gallery``."""
     from facecluster.jobs.gallery import open_gallery
@@ -62,12 +63,12 @@ def prepare_gallery(out_root: str | Path, videos: list, gallery: str | Path | No
 
     out_root = Path(out_root)
     if gallery is not None:
-        return open_gallery(gallery)
+        return open_gallery(gallery, network)
     if len(videos) < 2:
         return None
     check_collection_folder(out_root, force)  # a people.db there that we did not write is refused
     OutputFiles(out_root).claim("people.db")
-    return open_gallery(out_root / "people.db")
+    return open_gallery(out_root / "people.db", network)
 
 
 def run_demo(out_root: str | Path, config: PipelineConfig = PipelineConfig(), *, hook: ProgressHook | None = None) -> VideoOutcome:

@@ -51,9 +51,12 @@ def main() -> None:
                    "default: on the dev suite no learner gains where it was not tuned).")
 @click.option("--learn-variant", type=click.Choice(["tuned", "paper"]), default="tuned", show_default=True,
               help="tuned: the best measured settings; paper: the authors' settings (see facecluster.learn.variants).")
+@click.option("--network", type=click.Choice(["sface", "dlib"]), default="sface", show_default=True,
+              help="Face network: sface (SFace, aligned on 5 landmarks; the default) or dlib (dlib's ResNet, the "
+                   "default before; vectors of the two are never compared).")
 @click.option("--embedder", type=click.Choice(["auto", "onnxruntime", "torch", "dlib"]), default="auto", show_default=True,
-              help="Face network backend, all dlib's network: onnxruntime (CPU), torch (PyTorch, CPU or GPU), dlib (the "
-                   "reference; ~20x slower); auto: torch where --device resolves to a GPU, else onnxruntime.")
+              help="Backend of dlib's network (--network dlib): onnxruntime (CPU), torch (PyTorch, CPU or GPU), dlib (the "
+                   "reference; ~20x slower); auto: torch where --device resolves to a GPU, else onnxruntime. SFace runs on OpenCV.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the torch embedder and the SSiam/TSiam learners run (auto: a GPU when PyTorch sees one).")
 @click.option("--cues", type=click.Choice(["auto", "face", "face+clothing"]), default="auto", show_default=True,
@@ -68,7 +71,7 @@ def main() -> None:
                    "learns this run's people. Default: OUT/people.db when there are several videos.")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
 def run(videos, out, num_people, seed, workers, detector, detect_every, full_frame_every, faces_per_track, cluster,
-        distance_threshold, learn, learn_variant, embedder, device, cues, scheduler, parquet, gallery, force) -> None:
+        distance_threshold, learn, learn_variant, network, embedder, device, cues, scheduler, parquet, gallery, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
     from facecluster.app import prepare_gallery, process_videos, write_video_collection
     from facecluster.progress import TqdmProgress
@@ -85,6 +88,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, full_fra
         distance_threshold=distance_threshold,
         learn=learn,
         learn_variant=learn_variant,
+        network=network,
         embedder=embedder,
         device=device,
         cues=cues,
@@ -101,7 +105,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, full_fra
                 f"in {outcome.seconds:.1f} s -> {outcome.folder}"
             )
 
-    people_gallery = prepare_gallery(out, videos, gallery, force)
+    people_gallery = prepare_gallery(out, videos, gallery, force, network)
     outcomes = process_videos(
         videos, out, config, hook_for=lambda p: TqdmProgress(prefix=f"{p.name}: "), force=force, parquet=parquet, on_done=report,
         scheduler=scheduler, auto_workers=workers is None,
@@ -136,13 +140,15 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, full_fra
               help="ssiam: adapt the features to this collection (measured to lower quality on dlib features; see README).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None)
+@click.option("--network", type=click.Choice(["sface", "dlib"]), default="sface", show_default=True,
+              help="Face network (see facecluster run --help).")
 @click.option("--embedder", type=click.Choice(["auto", "onnxruntime", "torch", "dlib"]), default="auto", show_default=True,
-              help="Face network backend (see facecluster run --help).")
+              help="Backend of dlib's network (see facecluster run --help).")
 @click.option("--export-folders", is_flag=True, help="Write people/person_<id>/ with links to each person's photos.")
 @click.option("--copy", is_flag=True, help="With --export-folders: copy the photos instead of linking them.")
 @click.option("--parquet", is_flag=True, help="Also write faces.parquet with each face's embedding (needs pyarrow).")
 @click.option("--force", is_flag=True, help="Write into an output folder that holds other files (they are never removed).")
-def images(folders, out, num_people, cluster, distance_threshold, learn, seed, workers, embedder, export_folders, copy, parquet,
+def images(folders, out, num_people, cluster, distance_threshold, learn, seed, workers, network, embedder, export_folders, copy, parquet,
            force) -> None:
     """Find the people in folders of photos (JPEG, PNG, WebP); several folders are albums whose people are linked."""
     from facecluster.errors import InputError
@@ -164,7 +170,8 @@ def images(folders, out, num_people, cluster, distance_threshold, learn, seed, w
         hook = TqdmProgress(prefix=f"{folder.name}: ")
         try:
             outcome = process_photos(folder, out, num_people=num_people, cluster=cluster, distance_threshold=distance_threshold,
-                                     learn=learn, seed=seed, workers=_workers(workers), embedder=embedder, export_folders=export_folders,
+                                     learn=learn, seed=seed, workers=_workers(workers), network=network, embedder=embedder,
+                                     export_folders=export_folders,
                                      copy=copy, parquet=parquet, force=force, inputs=list(folders), hook=hook,
                                      warn=lambda msg: click.echo(f"warning: {msg}", err=True))
         except Exception as exc:  # one album's failure never stops the others
@@ -296,13 +303,22 @@ def paper(episode, annotations, features, video, method, variant, seed, max_fram
 @click.option("--rename", nargs=2, type=(int, str), default=None, metavar="ID NAME",
               help="Name gallery person ID (an empty NAME removes the name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the people as JSON.")
-def gallery_command(gallery, rename, as_json) -> None:
-    """List the people of a people GALLERY (see run --gallery), or name one of them."""
+@click.option("--reembed", is_flag=True,
+              help="Move the gallery to --network's vectors (from the face crops it keeps), names and appearances kept.")
+@click.option("--network", type=click.Choice(["sface", "dlib"]), default="sface", show_default=True,
+              help="With --reembed: the network to move to.")
+def gallery_command(gallery, rename, as_json, reembed, network) -> None:
+    """List the people of a people GALLERY (see run --gallery), name one of them, or move it to another network."""
     from dataclasses import asdict
 
-    from facecluster.jobs.gallery import open_gallery
+    from facecluster.jobs.gallery import open_gallery, reembed_gallery
 
-    people_gallery = open_gallery(gallery)
+    if reembed:
+        done = reembed_gallery(gallery, network)
+        click.echo(f"{gallery}: {done['moved']} reference(s) moved from {done['from']} to {done['to']}"
+                   + (f", {done['dropped']} without face crops dropped" if done["dropped"] else ""))
+        return
+    people_gallery = open_gallery(gallery, None)
     if rename is not None:
         people_gallery.rename(rename[0], rename[1])
         click.echo(f"person {rename[0]}: {rename[1] or '(no name)'}")

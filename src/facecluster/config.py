@@ -30,7 +30,8 @@ class PipelineConfig:
     max_gap: int = 4
     min_track_faces: int = 5
     faces_per_track: int = 16
-    embedder: str = "auto"  # auto | onnxruntime | torch | dlib (see facecluster.faces.embed)
+    network: str = "sface"  # sface | dlib: the face network (see facecluster.faces.embed)
+    embedder: str = "auto"  # dlib's network's backend: auto | onnxruntime | torch | dlib (SFace: auto = OpenCV)
     device: str = "auto"  # auto | cpu | cuda, for the torch embedder and the SSiam/TSiam learners
     cues: str = "auto"  # auto | face | face+clothing (see facecluster.clothing.distance); auto = face+clothing where the linkage allows
     cluster: str = "average"  # see facecluster.cluster.registry
@@ -64,10 +65,9 @@ class PipelineConfig:
             raise ParameterError(f"cluster must be one of {', '.join(CLUSTER_METHODS)} (here: cluster={self.cluster!r})")
         if self.workers < 1:
             raise ParameterError(f"workers must be >= 1 (here: workers={self.workers})")
-        from facecluster.faces.embed import EMBEDDERS
+        from facecluster.faces.embed import check_network
 
-        if self.embedder not in EMBEDDERS:
-            raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {self.embedder!r})")
+        check_network(self.network, self.embedder)
         if self.cues not in ("auto", "face", "face+clothing"):
             raise ParameterError(f"cues must be auto, face or face+clothing (here: {self.cues!r})")
         if self.cues == "face+clothing" and self.cluster not in CLOTHING_METHODS:

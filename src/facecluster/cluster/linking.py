@@ -3,7 +3,7 @@
 Each video is clustered on its own; its people are then linked into collection
 identities: people of one video are distinct by construction (cannot-link),
 people of different videos merge when their faces agree. A person is described
-by the mean of the base (dlib) descriptors of its embedded faces, L2-normalised —
+by the mean of the base network's descriptors of its embedded faces, L2-normalised —
 never by features learned on one video, which do not compare across videos —
 and people are joined by average-linkage agglomerative clustering under the
 cannot-links, stopping at a distance calibrated on the collection itself
@@ -19,8 +19,20 @@ import numpy as np
 
 LINK_THRESHOLD: float | str = "auto"  # or a fixed distance between L2-normalised person means
 # Too few people to calibrate on: dlib person means (many faces each) sit closer than track means;
-# 0.4 was the best fixed distance on celebs11 split into albums (benchmarks/bench_linking.py).
+# 0.4 was the best fixed distance on celebs11 split into albums (benchmarks/bench_linking.py). In dlib's units:
+# another network's is this times facecluster.cluster.registry.distance_scale(network).
 LINK_FALLBACK = 0.4
+
+
+def common_network(sources: list[SourcePeople]) -> str | None:
+    """The one network of the sources' features; raises ParameterError when they come from different networks."""
+    from facecluster.errors import ParameterError
+
+    networks = {s.network for s in sources}
+    if len(networks) > 1:
+        raise ParameterError("people described by different face networks cannot be linked: "
+                             + ", ".join(f"{s.source} ({s.network or 'unknown'})" for s in sources))
+    return networks.pop() if networks else None
 
 
 @dataclass
@@ -34,6 +46,7 @@ class SourcePeople:
     screen_time_s: np.ndarray  # (P,) float64 seconds (0 for photos)
     report: str = ""  # path of the source's report, relative to the collection folder
     chip: list[str] = field(default_factory=list)  # per person: one face chip, relative to the collection folder
+    network: str | None = None  # the face network of ``features`` (sface, dlib); None: unknown (dlib's units)
 
 
 def link_people(sources: list[SourcePeople], threshold: float | str = LINK_THRESHOLD) -> np.ndarray:
@@ -53,9 +66,11 @@ def link_sources(sources: list[SourcePeople], threshold: float | str = LINK_THRE
     same_source = owner[a] == owner[b]
     cannot = np.stack([a[same_source], b[same_source]], axis=1)
     from facecluster.cluster.agglomerative import ConstrainedAgglomerative  # scikit-learn: imported when needed
+    from facecluster.cluster.registry import distance_scale
 
+    scale = distance_scale(common_network(sources))
     model = ConstrainedAgglomerative(distance_threshold=threshold, linkage="average",
-                                     fallback_threshold=LINK_FALLBACK if threshold == "auto" else None)
+                                     fallback_threshold=LINK_FALLBACK * scale if threshold == "auto" else None)
     labels = np.asarray(model.fit_predict(X, cannot_link=cannot), np.int64)
     faces = np.concatenate([s.faces for s in sources])
     totals = np.bincount(labels, weights=faces)

@@ -25,13 +25,30 @@ DEFAULTS: dict[str, float | str] = {"average": "auto", "complete": 0.5, "single"
 # on the dev suite (benchmarks/loso.py → results/dev_suite_loso.md; 0.4 before, which merged the few people of short
 # news and meeting clips); faces: benchmarks/results/calibrate_threshold.md.
 FALLBACK = {"tracks": 0.3, "faces": 0.45}
+# Every fixed distance above (and the clothing cue's, the linking fallback) is in units of dlib's L2-normalised
+# descriptors. Another network's distances are these times its scale: the ratio of the two networks' stop distances
+# on the same videos (the median over the dev suite's clips of the per-clip ratio of the calibrated stop distance,
+# benchmarks/bench_network_scale.py → results/network_scale.md). Vectors of an unknown network (``cluster_embeddings``
+# on a user's own) keep dlib's units.
+NETWORK_SCALE = {"dlib": 1.0, "sface": 2.5}
+
+
+def distance_scale(network: str | None) -> float:
+    """How many of ``network``'s L2-normalised distances make one of dlib's (1.0 for None or an unknown network)."""
+    return NETWORK_SCALE.get(network or "dlib", 1.0)
+
+
+def fallback(items: str, network: str | None = None) -> float:
+    """The stop distance average linkage falls back to on too little evidence (``items``: tracks or faces)."""
+    return FALLBACK[items] * distance_scale(network)
 
 
 def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: float | str | None = None, metric: str = "euclidean",
-                   items: str = "tracks"):
+                   items: str = "tracks", network: str | None = None):
     """An unfitted clusterer with ``fit_predict(X, cannot_link=pairs)``; ``metric='precomputed'``
     (agglomerative methods but ward): X is then an (n, n) distance matrix. ``items``: ``tracks`` or
-    ``faces``, which fallback distance the self-calibrating rule uses on too little evidence."""
+    ``faces``, which fallback distance the self-calibrating rule uses on too little evidence; ``network``: whose
+    distances these are (:func:`distance_scale` scales the fixed distances; None: dlib's units)."""
     # Imported here: scikit-learn (behind both) takes about a second to import, which a run need not wait for at start-up.
     from facecluster.cluster.agglomerative import ConstrainedAgglomerative
     from facecluster.cluster.finch import FINCH
@@ -39,9 +56,10 @@ def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: flo
     if method in ("average", "complete", "single", "ward"):
         if n_clusters is not None:
             return ConstrainedAgglomerative(n_clusters=n_clusters, linkage=method, metric=metric)
-        threshold = DEFAULTS[method] if threshold is None else threshold
+        if threshold is None:
+            threshold = DEFAULTS[method] if method == "average" else float(DEFAULTS[method]) * distance_scale(network)
         return ConstrainedAgglomerative(distance_threshold=threshold, linkage=method, metric=metric,
-                                        fallback_threshold=FALLBACK[items] if threshold == "auto" else None)
+                                        fallback_threshold=fallback(items, network) if threshold == "auto" else None)
     if metric != "euclidean":
         raise ParameterError(f"{method} works on features only (here: metric={metric!r})")
     if method == "finch":

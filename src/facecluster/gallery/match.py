@@ -23,7 +23,7 @@ def match_to_gallery(gallery_ids: np.ndarray, gallery_vectors: np.ndarray, sourc
         return {}
     known = SourcePeople(source="gallery", person_ids=np.asarray(gallery_ids, np.int64),
                          features=np.asarray(gallery_vectors, np.float32), faces=np.ones(len(gallery_ids), np.int64),
-                         screen_time_s=np.zeros(len(gallery_ids)))
+                         screen_time_s=np.zeros(len(gallery_ids)), network=source.network)
     identity, _ = link_sources([known, source])
     of_gallery, of_source = identity[: len(gallery_ids)], identity[len(gallery_ids):]
     out = {}

@@ -9,6 +9,9 @@ Tables (schema version in ``PRAGMA user_version``, the file marked as ours by
 - ``refs(id, person_id, source, vector, dim, confirmed)``: a few reference
   descriptors per person (float32 blobs): the mean base descriptor of the person in
   one source (a video), ``confirmed`` when a user said so;
+- ``ref_faces(ref_id, image)`` (schema 2): a few face crops (JPEG, the report's: a square of
+  ``FACE_CONTEXT`` × the face box's longer side, the face in the middle) behind each reference, so
+  that :meth:`Gallery.reembed` can describe them again with another network, names kept;
 - ``appearances(id, person_id, source, source_person, faces, screen_time_s, updated)``:
   where each person was seen (``source_person``: the person id in that source's outputs).
 
@@ -30,10 +33,12 @@ import numpy as np
 from facecluster.distances import l2_normalize
 from facecluster.errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x46434C47  # "FCLG"
 BUSY_TIMEOUT_S = 60.0
 MAX_REFERENCES = 8  # per person; confirmed ones are kept first, then the newest
+FACES_PER_REFERENCE = 4  # face crops kept behind each reference
+FACE_CONTEXT = 1.6  # a stored crop's side ÷ the face box's longer side (facecluster.pipeline.crops.crop_face)
 
 # Each entry brings a gallery of version i to version i + 1.
 MIGRATIONS: list[str] = [
@@ -47,6 +52,11 @@ MIGRATIONS: list[str] = [
                               screen_time_s REAL NOT NULL, updated TEXT NOT NULL, UNIQUE (source, source_person));
     CREATE INDEX refs_person ON refs(person_id);
     CREATE INDEX appearances_person ON appearances(person_id);
+    """,
+    """
+    CREATE TABLE ref_faces (id INTEGER PRIMARY KEY, ref_id INTEGER NOT NULL REFERENCES refs(id) ON DELETE CASCADE,
+                            image BLOB NOT NULL);
+    CREATE INDEX ref_faces_ref ON ref_faces(ref_id);
     """,
 ]
 
@@ -91,9 +101,10 @@ def check_gallery_file(path: Path) -> None:
 
 
 class Gallery:
-    """One gallery file. ``Gallery(path, network)`` checks the file (creating it if absent)."""
+    """One gallery file. ``Gallery(path, network)`` checks the file (creating it if absent) and that it holds
+    ``network``'s vectors; ``network=None`` opens it whatever its network (to list, name or re-embed)."""
 
-    def __init__(self, path: str | Path, network: str) -> None:
+    def __init__(self, path: str | Path, network: str | None) -> None:
         self.path = Path(path)
         self.network = network
         check_gallery_file(self.path)
@@ -105,11 +116,17 @@ class Gallery:
                 db.execute(f"PRAGMA user_version = {step + 1}")
             if version == 0:
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                if network is None:
+                    raise InputError(self.path, "no such gallery")
                 db.executemany("INSERT INTO meta VALUES (?, ?)", [("network", network), ("created", _now())])
             stored = db.execute("SELECT value FROM meta WHERE key = 'network'").fetchone()[0]
-        if stored != network:
-            raise InputError(self.path, f"holds {stored} face vectors, and this run makes {network} ones; "
-                                        "vectors of different networks cannot be compared (use another gallery)")
+        self.stored_network = stored
+        if network is not None and stored != network:
+            from facecluster.faces.embed import network_of_id
+
+            raise InputError(self.path, f"holds {stored} face vectors, and this run makes {network} ones, which cannot be "
+                                        f"compared: move it with 'facecluster gallery {self.path} --reembed' (names kept), "
+                                        f"or run with --network {network_of_id(stored) or stored}")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
@@ -181,7 +198,8 @@ class Gallery:
 
         people: one dict per person of the source: ``person`` (its id in the source),
         ``gallery_id`` (the gallery person it was matched to, or None for a new one),
-        ``vector`` (D,) mean base descriptor, ``faces``, ``screen_time_s``.
+        ``vector`` (D,) mean base descriptor, ``faces``, ``screen_time_s``, and optionally ``images``: JPEG bytes
+        of a few of its face crops (see ``ref_faces``).
         Returns source person → gallery person id (new people get new ids)."""
         out: dict[int, int] = {}
         now = _now()
@@ -193,8 +211,10 @@ class Gallery:
                 if gid is None or db.execute("SELECT 1 FROM people WHERE id = ?", (int(gid),)).fetchone() is None:
                     gid = db.execute("INSERT INTO people (name, created) VALUES (NULL, ?)", (now,)).lastrowid
                 vector = np.ascontiguousarray(p["vector"], np.float32)
-                db.execute("INSERT INTO refs (person_id, source, vector, dim, confirmed) VALUES (?, ?, ?, ?, 0)",
-                           (gid, source, vector.tobytes(), len(vector)))
+                ref = db.execute("INSERT INTO refs (person_id, source, vector, dim, confirmed) VALUES (?, ?, ?, ?, 0)",
+                                 (gid, source, vector.tobytes(), len(vector))).lastrowid
+                db.executemany("INSERT INTO ref_faces (ref_id, image) VALUES (?, ?)",
+                               [(ref, bytes(image)) for image in list(p.get("images") or [])[:FACES_PER_REFERENCE]])
                 db.execute("INSERT INTO appearances (person_id, source, source_person, faces, screen_time_s, updated) "
                            "VALUES (?, ?, ?, ?, ?, ?)", (gid, source, int(p["person"]), int(p["faces"]), float(p["screen_time_s"]), now))
                 self._trim_references(db, gid)
@@ -203,6 +223,28 @@ class Gallery:
             db.execute("""DELETE FROM people WHERE name IS NULL
                           AND id NOT IN (SELECT person_id FROM refs) AND id NOT IN (SELECT person_id FROM appearances)""")
         return out
+
+    def reembed(self, network: str, describe) -> dict:
+        """Move the gallery to ``network``'s vectors: each reference becomes ``describe(images)`` of its stored face
+        crops (``images``: JPEG bytes; returns the (D,) descriptor), in one transaction. References without crops
+        (recorded before schema 2) cannot be moved and are dropped; people, names and appearances all stay.
+        Returns counts: ``moved``, ``dropped`` references, and the ``from`` and ``to`` networks."""
+        with self._write() as db:
+            stored = db.execute("SELECT value FROM meta WHERE key = 'network'").fetchone()[0]
+            refs = [r[0] for r in db.execute("SELECT id FROM refs ORDER BY id")]
+            moved = dropped = 0
+            for ref in refs:
+                images = [r[0] for r in db.execute("SELECT image FROM ref_faces WHERE ref_id = ? ORDER BY id", (ref,))]
+                if not images:
+                    db.execute("DELETE FROM refs WHERE id = ?", (ref,))
+                    dropped += 1
+                    continue
+                vector = np.ascontiguousarray(describe(images), np.float32)
+                db.execute("UPDATE refs SET vector = ?, dim = ? WHERE id = ?", (vector.tobytes(), len(vector), ref))
+                moved += 1
+            db.execute("UPDATE meta SET value = ? WHERE key = 'network'", (network,))
+        self.network = self.stored_network = network
+        return {"moved": moved, "dropped": dropped, "from": stored, "to": network}
 
     @staticmethod
     def _trim_references(db: sqlite3.Connection, person_id: int) -> None:

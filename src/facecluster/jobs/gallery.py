@@ -20,15 +20,58 @@ from pathlib import Path
 import numpy as np
 
 from facecluster.cache import atomic_write_text
-from facecluster.faces.embed import NETWORK_ID
+from facecluster.faces.embed import DEFAULT_NETWORK, network_id
 from facecluster.gallery import Gallery, match_to_gallery
 from facecluster.jobs.videos import VideoOutcome
 from facecluster.outputs.report import render_report
 
 
-def open_gallery(path: str | Path) -> Gallery:
-    """The gallery at ``path`` (created if absent); one-line error for a file that cannot be one."""
-    return Gallery(path, NETWORK_ID)
+def open_gallery(path: str | Path, network: str | None = DEFAULT_NETWORK) -> Gallery:
+    """The gallery at ``path`` (created if absent) for ``network``'s vectors (None: whatever it holds, to list or
+    name its people); one-line error for a file that cannot be one or holds another network's vectors."""
+    return Gallery(path, None if network is None else network_id(network))
+
+
+def face_images(folder: Path, person: int) -> list[bytes]:
+    """JPEG bytes of up to FACES_PER_REFERENCE of a person's face crops in a video's output folder (the report's)."""
+    from facecluster.gallery.store import FACES_PER_REFERENCE
+
+    paths = [folder / "chips" / f"person_{person}" / f"{n}.jpg" for n in range(FACES_PER_REFERENCE)]
+    return [p.read_bytes() for p in paths if p.is_file()]
+
+
+def describe_face_images(images: list[bytes], network: str = DEFAULT_NETWORK) -> np.ndarray:
+    """(128,) L2-normalised mean descriptor by ``network`` of stored face crops (JPEG bytes, each a square with the
+    face in the middle, FACE_CONTEXT × its box's longer side: :func:`facecluster.pipeline.crops.crop_face`)."""
+    import cv2
+
+    from facecluster.distances import l2_normalize
+    from facecluster.faces.embed import embed_chip_batches, make_aligner
+    from facecluster.gallery.store import FACE_CONTEXT
+
+    aligner = make_aligner(network)
+    chips = []
+    for data in images:
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            continue
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        side = rgb.shape[0]
+        half = side / FACE_CONTEXT / 2
+        box = np.array([[side / 2 - half, side / 2 - half, side / 2 + half, side / 2 + half]], np.float32)
+        chips.append(aligner.chips(rgb, box))
+    if not chips:
+        raise ValueError("no readable face crop")
+    vectors = np.concatenate(list(embed_chip_batches([np.concatenate(chips)], network=network)))
+    return l2_normalize(l2_normalize(vectors).mean(0, keepdims=True))[0].astype(np.float32)
+
+
+def reembed_gallery(path: str | Path, network: str = DEFAULT_NETWORK) -> dict:
+    """Move the gallery at ``path`` to ``network``'s vectors, names kept (:meth:`Gallery.reembed`)."""
+    gallery = Gallery(path, None)
+    if gallery.stored_network == network_id(network):
+        return {"moved": 0, "dropped": 0, "from": gallery.stored_network, "to": gallery.stored_network}
+    return gallery.reembed(network_id(network), lambda images: describe_face_images(images, network))
 
 
 def source_key(video: Path) -> str:
@@ -56,7 +99,8 @@ def apply_gallery(gallery: Gallery, outcomes: list[VideoOutcome]) -> dict[tuple[
         usable = (src.faces > 0) & (np.linalg.norm(src.features, axis=1) > 0)
         matched = match_to_gallery(ids, vectors, _subset(src, usable)) if usable.any() else {}
         people = [{"person": int(pid), "gallery_id": matched.get(int(pid)), "vector": src.features[k],
-                   "faces": int(src.faces[k]), "screen_time_s": float(src.screen_time_s[k])}
+                   "faces": int(src.faces[k]), "screen_time_s": float(src.screen_time_s[k]),
+                   "images": face_images(outcome.folder, int(pid))}
                   for k, pid in enumerate(src.person_ids) if usable[k]]
         assigned = gallery.record_source(source_key(outcome.video), people)
         doc_path = outcome.folder / "clusters.json"
@@ -83,4 +127,4 @@ def _subset(src, keep: np.ndarray):
     from facecluster.cluster.linking import SourcePeople
 
     return SourcePeople(source=src.source, person_ids=src.person_ids[keep], features=src.features[keep], faces=src.faces[keep],
-                        screen_time_s=src.screen_time_s[keep])
+                        screen_time_s=src.screen_time_s[keep], network=src.network)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facecluster.cluster.linking import SourcePeople
-from facecluster.faces.embed import resolve_embedder
+from facecluster.faces.embed import network_id, resolve_embedder
 from facecluster.outputs.folders import check_output_folder
 
 
@@ -23,7 +23,7 @@ class PhotoOutcome:
 
 def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | None = None, cluster: str = "average",
                    distance_threshold: float | None = None, learn: str = "none", seed: int = 0, workers: int = 1,
-                   embedder: str = "auto", export_folders: bool = False, copy: bool = False, parquet: bool = False,
+                   network: str = "sface", embedder: str = "auto", export_folders: bool = False, copy: bool = False, parquet: bool = False,
                    force: bool = False, inputs: list[Path] = (), hook=None, warn=None) -> PhotoOutcome:
     """``facecluster images``: every face in the photos under ``root``, clustered into people, written to
     ``out_root/<root's name>/``. That folder is checked first (:func:`~facecluster.outputs.folders.check_output_folder`):
@@ -35,14 +35,16 @@ def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | 
     root = Path(root)
     folder = Path(out_root) / (root.resolve().name or "photos")
     check_output_folder(folder, force, inputs=[root, *inputs])
-    faces = embed_photos(root, workers=workers, embedder=embedder, cache_dir=folder / "cache", hook=hook, warn=warn)
+    faces = embed_photos(root, workers=workers, network=network, embedder=embedder, cache_dir=folder / "cache", hook=hook, warn=warn)
     t1 = time.perf_counter()
-    person = cluster_photo_faces(faces, num_people=num_people, method=cluster, threshold=distance_threshold, learn=learn, seed=seed)
+    person = cluster_photo_faces(faces, num_people=num_people, method=cluster, threshold=distance_threshold, learn=learn, seed=seed,
+                                 network=network)
     faces.timings["cluster"] = time.perf_counter() - t1
     params = {"num_people": num_people, "cluster": cluster, "distance_threshold": distance_threshold, "learn": learn, "seed": seed,
-              "detector": "centerface", "embedder": "dlib-resnet-v1", "backend": resolve_embedder(embedder)}
+              "detector": "centerface", "network": network_id(network),
+              "backend": resolve_embedder(embedder, network=network)}
     write_photo_outputs(faces, person, folder, params, export_folders=export_folders, copy=copy, parquet=parquet)
     from facecluster.outputs.people import people_of_photos
 
     return PhotoOutcome(folder, len(faces.files), len(person), int(person.max()) + 1 if len(person) else 0, faces.skipped,
-                        time.perf_counter() - t0, people_of_photos(faces.vectors, person, folder.name))
+                        time.perf_counter() - t0, people_of_photos(faces.vectors, person, folder.name, network))

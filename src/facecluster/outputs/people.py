@@ -27,18 +27,18 @@ def people_of_video(result, folder_name: str) -> SourcePeople:
     is_person = person >= 0  # faces of tracks that are not a face describe no one
     return _source_people(
         folder_name, emb.vectors[is_person], person[is_person], result.num_people,
-        [p["num_faces"] for p in summary], [p["screen_time_s"] for p in summary],
+        [p["num_faces"] for p in summary], [p["screen_time_s"] for p in summary], result.config.network,
     )
 
 
-def people_of_photos(vectors: np.ndarray, person: np.ndarray, name: str) -> SourcePeople:
+def people_of_photos(vectors: np.ndarray, person: np.ndarray, name: str, network: str | None = None) -> SourcePeople:
     """:class:`SourcePeople` of a clustered photo album: descriptors (N, D), person of each face (N,)."""
     P = int(person.max()) + 1 if len(person) else 0
-    return _source_people(name, vectors, person, P, np.bincount(person, minlength=P), np.zeros(P))
+    return _source_people(name, vectors, person, P, np.bincount(person, minlength=P), np.zeros(P), network)
 
 
 def _source_people(name: str, vectors: np.ndarray, person: np.ndarray, P: int, faces: np.ndarray,
-                   screen_time_s: np.ndarray) -> SourcePeople:
+                   screen_time_s: np.ndarray, network: str | None = None) -> SourcePeople:
     """People 0..P-1 of one source described by the L2-normalised mean of their faces' L2-normalised
     descriptors: vectors (N, D), person of each (N,)."""
     dim = vectors.shape[1] if vectors.ndim == 2 else 128
@@ -53,6 +53,7 @@ def _source_people(name: str, vectors: np.ndarray, person: np.ndarray, P: int, f
         screen_time_s=np.asarray(screen_time_s, np.float64),
         report=f"{name}/report.html",
         chip=[f"{name}/chips/person_{p}/0.jpg" for p in range(P)],
+        network=network,
     )
 
 
@@ -80,7 +81,12 @@ def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold
                 "screen_time_s": round(float(sum(s.screen_time_s[k] for s, k in members)), 3),
             }
         )
+    from facecluster.cluster.linking import common_network
+    from facecluster.faces.embed import NETWORK_IDS
+
+    network = common_network(sources) if sources else None
     return {
+        "network": NETWORK_IDS.get(network) if network else None,
         "linking": {"method": "average linkage of person mean descriptors, cannot-link within a source", "threshold": threshold,
                     "stop_distance": None if distance is None else round(float(distance), 4)},
         "sources": [s.source for s in sources],

@@ -20,6 +20,7 @@ import numpy as np
 
 from facecluster._version import __version__
 from facecluster.cache import atomic_write_text
+from facecluster.faces.embed import network_id
 from facecluster.outputs.chips import write_chips
 from facecluster.outputs.folders import OutputFiles
 from facecluster.outputs.report import render_report
@@ -55,6 +56,7 @@ def clusters_document(result: VideoResult, chips: dict[int, list[str]] | None = 
         "num_tracks": result.tracks.num_tracks,
         "num_people": result.num_people,
         "stop_distance": None if result.stop_distance is None else round(result.stop_distance, 4),
+        "network": network_id(result.config.network),  # the face network of every distance here
         "learner": result.config.learn,  # the features clustered: none (the network's own) or the learner adapted to this video
         "people": people,
         **({"clothing_cue": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.clothing.items()}}

@@ -88,20 +88,20 @@ def load_photo(path: Path) -> np.ndarray:
 
 
 def detect_and_align(rgb: np.ndarray, detector, aligner) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Faces of one photo: boxes (K, 4) in photo pixels, scores (K,), chips (K, 150, 150, 3)."""
+    """Faces of one photo: boxes (K, 4) in photo pixels, scores (K,), chips (K, S, S, 3) (S: the aligner's chip side)."""
     import cv2
 
     pad = max(rgb.shape[:2]) // 2 if min(rgb.shape[:2]) < SMALL_PHOTO else 0
     work = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0)) if pad else rgb
     boxes, scores, _ = detector.detect(work)
-    chips = aligner.chips(work, boxes) if len(boxes) else np.zeros((0, 150, 150, 3), np.uint8)
+    chips = aligner.chips(work, boxes)
     boxes = boxes - np.array([pad, pad, pad, pad], np.float32)
     h, w = rgb.shape[:2]
     boxes = np.clip(boxes, 0, [w, h, w, h]).astype(np.float32)
     return boxes, scores, chips
 
 
-def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "auto", cache_dir: str | Path | None = None,
+def embed_photos(root: str | Path, *, workers: int = 1, network: str = "sface", embedder: str = "auto", cache_dir: str | Path | None = None,
                  force: bool = False, hook=None, warn=None) -> PhotoFaces:
     """Detect, align and embed every face in the photos under ``root``.
 
@@ -111,18 +111,17 @@ def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "auto", 
     an interrupted run resumes; ``force`` ignores what is cached."""
     from collections import deque
 
-    from facecluster.faces.align import FaceAligner
     from facecluster.faces.detect import make_detector
     from facecluster.faces.embed import CODE_VERSION as EMBED_VERSION
-    from facecluster.faces.embed import embed_chip_batches, output_params, resolve_embedder
+    from facecluster.faces.embed import embed_chip_batches, make_aligner, network_id, output_params, resolve_embedder
     from facecluster.pipeline.photo_cache import PhotoCache, PhotoEntry, photo_key
 
     root = Path(root)
     paths = list_photos(root)
     cache = PhotoCache(cache_dir, reuse=not force)
-    embedder = resolve_embedder(embedder)
-    params = {"detector": "centerface", "embedder": embedder, "embed_code": EMBED_VERSION, "pad_below": SMALL_PHOTO,
-              **output_params(embedder)}
+    backend = resolve_embedder(embedder, network=network)
+    params = {"detector": "centerface", "network": network_id(network), "embedder": backend, "embed_code": EMBED_VERSION,
+              "pad_below": SMALL_PHOTO, **output_params(embedder, network=network)}
     keys = [photo_key(root, p, params) for p in paths]
     detector = aligner = None
     skipped: list[tuple[str, str]] = []
@@ -147,7 +146,7 @@ def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "auto", 
                     warn(str(exc))
                 continue
             if detector is None:
-                detector, aligner = make_detector("centerface"), FaceAligner()
+                detector, aligner = make_detector("centerface"), make_aligner(network)
             b, s, c = detect_and_align(rgb, detector, aligner)
             waiting.append((key, b, s, len(c)))
             pending.extend(c)
@@ -168,7 +167,7 @@ def embed_photos(root: str | Path, *, workers: int = 1, embedder: str = "auto", 
 
     t0 = time.perf_counter()
     left = np.zeros((0, 128), np.float32)
-    for out in embed_chip_batches(chip_batches(), workers=workers, embedder=embedder):
+    for out in embed_chip_batches(chip_batches(), workers=workers, embedder=embedder, network=network):
         left = settle(np.concatenate([left, out]))
     settle(left)  # photos with no face after the last batch
     cache.flush()
@@ -207,14 +206,15 @@ def same_photo_pairs(face_file: np.ndarray) -> np.ndarray:
 
 
 def cluster_photo_faces(faces: PhotoFaces, *, num_people: int | None = None, method: str = "average",
-                        threshold: float | None = None, learn: str = "none", seed: int = 0) -> np.ndarray:
+                        threshold: float | None = None, learn: str = "none", seed: int = 0,
+                        network: str = "sface") -> np.ndarray:
     """Person of each face (N,), 0 = the person with most faces; faces of one photo are never joined.
 
     ``average`` (the default) is exact average linkage up to a few thousand faces and average
     linkage on a nearest-neighbour graph beyond (:func:`facecluster.cluster.embeddings.make_embedding_clusterer`),
     so a library of 100,000 faces clusters in about linear time; ``graph`` forces the latter."""
     from facecluster.cluster.embeddings import by_size, make_embedding_clusterer
-    from facecluster.cluster.registry import FALLBACK, make_clusterer
+    from facecluster.cluster.registry import fallback, make_clusterer
     from facecluster.distances import l2_normalize
 
     n = len(faces.vectors)
@@ -229,7 +229,7 @@ def cluster_photo_faces(faces: PhotoFaces, *, num_people: int | None = None, met
     if method in ("average", "graph"):
         model = make_embedding_clusterer(n, n_clusters=k, method="auto" if method == "average" else "graph",
                                          distance_threshold="auto" if threshold is None else threshold,
-                                         fallback_threshold=FALLBACK["faces"], random_state=seed)
+                                         fallback_threshold=fallback("faces", network), random_state=seed)
     else:
-        model = make_clusterer(method, n_clusters=k, threshold=threshold, items="faces")
+        model = make_clusterer(method, n_clusters=k, threshold=threshold, items="faces", network=network)
     return by_size(model.fit_predict(l2_normalize(X), cannot_link=same_photo_pairs(faces.face_file)))

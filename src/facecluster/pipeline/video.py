@@ -23,13 +23,13 @@ from facecluster import appearance
 from facecluster.cache import StageCache, fingerprint_file, stage_key
 from facecluster.clothing import descriptors as clothing_descriptors
 from facecluster.clothing.distance import track_distances_with_clothing
-from facecluster.cluster.registry import FALLBACK, make_clusterer
+from facecluster.cluster.registry import distance_scale, fallback, make_clusterer
 from facecluster.cluster.stop_rule import stop_distance
 from facecluster.cluster.tracks import not_a_face_tracks, order_by_screen_time, track_means, track_scores
 from facecluster.config import PipelineConfig
 from facecluster.distances import pairwise
 from facecluster.faces import embed as embed_mod
-from facecluster.faces.align import FaceAligner, chip_batches
+from facecluster.faces.align import chip_batches
 from facecluster.faces.detect import make_detector
 from facecluster.faces.detect import windows as windows_mod
 from facecluster.faces.detect.track_ends import end_requests, extend_track_ends
@@ -256,12 +256,12 @@ class _Stages:
         cfg = self.config
         rows = select_faces(tracks, detections, cfg.faces_per_track)
         params = {
-            "embedder": "dlib-resnet-v1",
-            "backend": embed_mod.resolve_embedder(cfg.embedder, cfg.device),
-            "aligner": "dlib-5pt-square",
+            "network": embed_mod.network_id(cfg.network),
+            "backend": embed_mod.resolve_embedder(cfg.embedder, cfg.device, cfg.network),
+            "aligner": "centerface-5pt-arcface" if cfg.network == "sface" else "dlib-5pt-square",
             "faces_per_track": cfg.faces_per_track,
             "code": embed_mod.CODE_VERSION,
-            **embed_mod.output_params(cfg.embedder, cfg.device),
+            **embed_mod.output_params(cfg.embedder, cfg.device, cfg.network),
         }
         key = stage_key("embed", params, [upstream])
         # The report's crops come from this stage's decoding pass; with the clothing cue, torsos too.
@@ -300,10 +300,10 @@ class _Stages:
                     if index in frames:
                         fn(index, rgb)
 
-            batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, FaceAligner(),
+            batches = chip_batches(self.path, detections.frames, detections.boxes, todo_rows, embed_mod.make_aligner(cfg.network),
                                    also=collect, also_frames=set().union(*(frames for _, frames in also)))
             vectors = np.concatenate(
-                list(embed_mod.embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch, embedder=cfg.embedder,
+                list(embed_mod.embed_chip_batches(batches, workers=cfg.workers, on_batch=on_batch, embedder=cfg.embedder, network=cfg.network,
                                                   device=cfg.device))
                 or [np.zeros((0, embed_mod.EMBEDDING_DIM), np.float32)]
             )
@@ -396,20 +396,22 @@ class _Stages:
         if len(keep) == 0:
             return features, labels
         if clothing is not None:
-            distances, self.calibration = track_distances_with_clothing(features, tracks, detections, emb, shots, clothing, cannot)
+            distances, self.calibration = track_distances_with_clothing(features, tracks, detections, emb, shots, clothing, cannot,
+                                                                            distance_scale(cfg.network))
             threshold = cfg.distance_threshold
             if threshold is None and cfg.cluster == "average":
                 # The stop distance is calibrated on the faces alone: clothing shifts the distances of pairs on
                 # screen together (different clothes) upwards, which would make a cannot-link yardstick too lenient.
-                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, FALLBACK["tracks"])
+                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, fallback("tracks", cfg.network))
                 threshold *= base_scale if base is not None else 1.0
-            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, metric="precomputed")
+            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, metric="precomputed",
+                                   network=cfg.network)
             labels[keep] = model.fit_predict(distances[np.ix_(keep, keep)], cannot_link=sub_cannot)
         else:
             threshold = cfg.distance_threshold
             if threshold is None and base is not None and cfg.cluster == "average":
-                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, FALLBACK["tracks"]) * base_scale
-            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold)
+                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, fallback("tracks", cfg.network)) * base_scale
+            model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, network=cfg.network)
             labels[keep] = model.fit_predict(features[keep], cannot_link=sub_cannot)
         stop = getattr(model, "distance_threshold_", None)
         self.stop_distance = None if stop is None or n_clusters is not None else float(stop)
@@ -429,7 +431,7 @@ def _load_in_background(config: PipelineConfig) -> threading.Thread:
 
             import facecluster.cluster.agglomerative  # noqa: F401 - SciPy's parts behind clustering
 
-            embed_mod.preload(config.embedder, config.device, config.workers)
+            embed_mod.preload(config.embedder, config.device, config.workers, config.network)
         except Exception:  # noqa: BLE001 - the stage that needs it loads it again and reports the error itself
             pass
 

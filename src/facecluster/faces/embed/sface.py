@@ -1,0 +1,136 @@
+"""SFace (Zhong et al., IEEE TIP 2021): a face aligned on 5 landmarks to 112×112 → a 128-d vector, compared by cosine.
+
+The ONNX file ships inside facecluster (``faces/embed/models/face_recognition_sface_2021dec.onnx``, Apache-2.0,
+``LICENSE-sface.txt`` beside it), byte-identical to the OpenCV model zoo's. It is run by OpenCV's dnn module in
+fixed batches of ``BATCH`` chips (the last one padded): 9–10 ms a face on 2 threads, against 14–16 ms for
+onnxruntime on the same file (its weights are declared as graph inputs, so nothing is folded);
+``benchmarks/bench_alignment.py`` measures both.
+
+Alignment follows OpenCV's ``FaceRecognizerSF.alignCrop``: the similarity transform (rotation, uniform scale,
+translation; Umeyama's least squares) that takes the face's 5 landmarks (eyes, nose tip, mouth corners, the
+image's left one of each pair first) onto the ArcFace template of 112×112 pixels, then a bilinear warp.
+The network reads the chip as RGB values 0..255 (``blobFromImage(..., swapRB=True)`` on a BGR chip).
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from importlib import resources
+
+import cv2
+import numpy as np
+
+from facecluster.errors import MissingDependencyError
+
+NETWORK_ID = "sface_2021dec"
+MODEL_FILE = "face_recognition_sface_2021dec.onnx"
+CHIP_SIZE = 112  # pixels, the side of the aligned chip
+EMBEDDING_DIM = 128
+BATCH = 16  # chips per forward pass (the last batch padded with zero chips)
+CODE_VERSION = 1  # bump when a change alters the chips or vectors (the landmarks included)
+# Where the 5 landmarks land in the 112×112 chip (x, y): eyes, nose tip, mouth corners; the image's left one first.
+ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                             [41.5493, 92.3655], [70.7299, 92.2041]], np.float64)
+
+
+def model_path() -> str:
+    """Path of the SFace ONNX file shipped inside this package."""
+    path = resources.files("facecluster.faces.embed") / "models" / MODEL_FILE
+    if not path.is_file():
+        raise MissingDependencyError(f"{path}: SFace model file missing; reinstall facecluster")
+    return str(path)
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2×3 similarity transform (rotation, uniform scale, translation) that maps points ``src`` (P, 2) onto
+    ``dst`` (P, 2) with the least squared error (Umeyama 1991; no reflection)."""
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    src_mean, dst_mean = src.mean(0), dst.mean(0)
+    a, b = src - src_mean, dst - dst_mean
+    cov = b.T @ a / len(src)
+    u, s, vt = np.linalg.svd(cov)
+    d = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[1] = -1
+    rotation = u @ np.diag(d) @ vt
+    variance = (a ** 2).sum() / len(src)
+    scale = (s * d).sum() / variance if variance > 0 else 1.0
+    matrix = np.zeros((2, 3))
+    matrix[:, :2] = scale * rotation
+    matrix[:, 2] = dst_mean - scale * rotation @ src_mean
+    return matrix
+
+
+def align_chip(rgb: np.ndarray, landmarks: np.ndarray, template: np.ndarray = ARCFACE_TEMPLATE) -> np.ndarray:
+    """The 112×112 RGB chip (uint8) of the face whose 5 landmarks (5, 2) are given, in pixels of ``rgb`` (H, W, 3).
+
+    Points of ``landmarks`` that are NaN are left out of the fit (at least 2 must remain), with the template's
+    matching points."""
+    landmarks = np.asarray(landmarks, np.float64)
+    known = ~np.isnan(landmarks).any(axis=1)
+    matrix = similarity_transform(landmarks[known], template[known])
+    return cv2.warpAffine(rgb, matrix, (CHIP_SIZE, CHIP_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+class SFaceAligner:
+    """Cuts SFace's 112×112 RGB chips (uint8) of faces from a frame, aligned on landmarks found in each face's crop
+    (:class:`facecluster.faces.landmarks.LandmarkFinder`, CenterFace's by default)."""
+
+    def __init__(self, landmarks: str | None = None) -> None:
+        from facecluster.faces.landmarks import DEFAULT_SOURCE, LandmarkFinder
+
+        self.finder = LandmarkFinder(landmarks or DEFAULT_SOURCE)
+
+    def chips(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Chips of the faces in ``boxes`` (K, 4) of one frame (H, W, 3): (K, 112, 112, 3) uint8."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        if len(boxes) == 0:
+            return np.zeros((0, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
+        points = self.finder.find(rgb, boxes)
+        return np.stack([align_chip(rgb, p) for p in points])
+
+
+_LOCK = threading.Lock()
+
+
+def preload() -> None:
+    """Read the network now (in a background thread while detection runs)."""
+    _load_net()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_net():
+    return cv2.dnn.readNetFromONNX(model_path())
+
+
+class SFaceEmbedder:
+    """SFace run by OpenCV's dnn: (K, 112, 112, 3) uint8 RGB chips → (K, 128) float32 vectors (not normalised).
+
+    Chips go through the network in batches of exactly ``BATCH`` (the last one padded), so a chip's vector does
+    not depend on its batch-mates; ``threads`` is OpenCV's thread count while a batch runs."""
+
+    name = "opencv"
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = max(1, int(threads))
+        self._net = _load_net()
+
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        if len(chips) == 0:
+            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        out = []
+        with _LOCK:
+            previous = cv2.getNumThreads()
+            cv2.setNumThreads(self.threads)
+            try:
+                for start in range(0, len(chips), BATCH):
+                    part = np.asarray(chips[start : start + BATCH], np.uint8)
+                    n = len(part)
+                    blob = np.zeros((BATCH, 3, CHIP_SIZE, CHIP_SIZE), np.float32)
+                    blob[:n] = part.transpose(0, 3, 1, 2)
+                    self._net.setInput(blob)
+                    out.append(np.array(self._net.forward()[:n], np.float32))
+            finally:
+                cv2.setNumThreads(previous)
+        return np.concatenate(out)

@@ -1,0 +1,140 @@
+"""SFace, the default face network: the shipped file, alignment on 5 landmarks, the landmark sources, the
+network choice, and vectors of different networks kept apart."""
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+import cv2
+import numpy as np
+import pytest
+
+from facecluster.errors import ParameterError
+from facecluster.faces.embed import check_network, make_aligner, network_id, network_of_id, resolve_embedder
+from facecluster.faces.embed.sface import ARCFACE_TEMPLATE, CHIP_SIZE, SFaceEmbedder, align_chip, model_path, similarity_transform
+from facecluster.faces.landmarks import BOX_LAYOUT, LandmarkFinder, box_landmarks
+from facecluster.pipeline.photos import load_photo
+
+SFACE_SHA256 = "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79"
+
+
+def _demo(name: str) -> np.ndarray:
+    return load_photo(resources.files("facecluster") / "demo_photos" / name)
+
+
+def _rotation(theta: float, scale: float, shift) -> np.ndarray:
+    c, s = np.cos(theta), np.sin(theta)
+    return np.array([[scale * c, -scale * s, shift[0]], [scale * s, scale * c, shift[1]]])
+
+
+def test_the_shipped_model_is_the_zoo_file_with_its_licence():
+    path = model_path()
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == SFACE_SHA256
+    licence = resources.files("facecluster.faces.embed") / "models" / "LICENSE-sface.txt"
+    assert "Apache License" in licence.read_text(encoding="utf-8")
+
+
+def test_similarity_transform_recovers_rotation_scale_and_shift():
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 200, (5, 2))
+    truth = _rotation(0.3, 0.7, (12.0, -40.0))
+    dst = src @ truth[:, :2].T + truth[:, 2]
+    assert np.allclose(similarity_transform(src, dst), truth, atol=1e-9)
+    mirrored = dst * np.array([-1.0, 1.0])  # no reflection is ever fitted: the fit then has an error
+    fit = similarity_transform(src, mirrored)
+    assert np.linalg.det(fit[:, :2]) > 0
+
+
+def test_align_chip_puts_the_landmarks_on_the_template():
+    # Five bright dots where a tilted, scaled face's landmarks would be; aligned, they land on the template.
+    truth = _rotation(-0.25, 2.2, (150.0, 90.0))
+    points = ARCFACE_TEMPLATE @ truth[:, :2].T + truth[:, 2]
+    image = np.zeros((480, 640, 3), np.uint8)
+    for x, y in points:
+        cv2.circle(image, (int(round(x)), int(round(y))), 5, (255, 255, 255), -1)
+    chip = align_chip(image, points)
+    assert chip.shape == (CHIP_SIZE, CHIP_SIZE, 3) and chip.dtype == np.uint8
+    for x, y in ARCFACE_TEMPLATE:
+        assert chip[int(round(y)), int(round(x))].min() > 200
+    assert chip[5, 5].max() == 0
+    # Points given as NaN (dlib's source has no mouth corners) are left out of the fit: the same chip.
+    partial = points.copy()
+    partial[3:] = np.nan
+    assert np.abs(align_chip(image, partial).astype(int) - chip.astype(int)).max() <= 1
+
+
+def test_box_layout_lies_inside_the_box_eyes_above_mouth():
+    pts = box_landmarks(np.array([[10, 20, 110, 140]], np.float32))[0]
+    assert pts.shape == (5, 2)
+    assert (pts[:, 0] > 10).all() and (pts[:, 0] < 110).all() and (pts[:, 1] > 20).all() and (pts[:, 1] < 140).all()
+    assert pts[0, 0] < pts[1, 0] and pts[3, 0] < pts[4, 0] and pts[:2, 1].max() < pts[2, 1] < pts[3:, 1].min()
+    assert np.allclose((pts - [10, 20]) / [100, 120], BOX_LAYOUT, atol=1e-6)
+
+
+@pytest.mark.parametrize("source", ["centerface", "yunet", "dlib"])
+def test_landmarks_are_found_on_a_real_face(source):
+    from facecluster.faces.detect import make_detector
+
+    rgb = _demo("grace_hopper.jpg")
+    boxes, _, _ = make_detector("centerface").detect(rgb)
+    finder = LandmarkFinder(source)
+    points = finder.find(rgb, boxes[:1])[0]
+    assert finder.found == 1
+    x1, y1, x2, y2 = boxes[0]
+    known = points[~np.isnan(points).any(axis=1)]
+    assert ((known[:, 0] > x1) & (known[:, 0] < x2) & (known[:, 1] > y1) & (known[:, 1] < y2)).all()
+    assert points[0, 0] < points[1, 0] and max(points[0, 1], points[1, 1]) < points[2, 1]
+    # The fit differs from the box layout's: the landmarks were found, not assumed.
+    assert np.nanmax(np.abs(points - box_landmarks(boxes[:1])[0])) > 0.5
+    with pytest.raises(ParameterError, match="landmarks must be one of"):
+        LandmarkFinder("nose")
+
+
+def test_sface_tells_one_face_from_another_and_batches_do_not_matter():
+    from facecluster.faces.detect import make_detector
+
+    detector, aligner = make_detector("centerface"), make_aligner("sface")
+    grace, eileen = _demo("grace_hopper.jpg"), _demo("eileen_collins.png")
+    # The same face again, smaller and shifted: another picture of the same person.
+    moved = cv2.warpAffine(grace, _rotation(0.08, 0.8, (30.0, 20.0)), (grace.shape[1], grace.shape[0]))
+    chips = np.concatenate([aligner.chips(img, detector.detect(img)[0][:1]) for img in (grace, moved, eileen)])
+    assert chips.shape == (3, CHIP_SIZE, CHIP_SIZE, 3)
+    embedder = SFaceEmbedder(threads=2)
+    vectors = embedder.embed(chips)
+    assert vectors.shape == (3, 128) and vectors.dtype == np.float32
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    same, different = 1 - unit[0] @ unit[1], 1 - unit[0] @ unit[2]
+    assert same < 0.45 < different, (same, different)
+    # One chip alone, or among 20 others, on 1 thread or 2: the same vector.
+    crowd = np.concatenate([chips, np.repeat(chips[2:], 17, axis=0)])
+    alone = SFaceEmbedder(threads=1).embed(chips[1:2])
+    assert np.allclose(embedder.embed(crowd)[1], alone[0], atol=1e-5)
+
+
+def test_network_names_ids_and_backends():
+    assert network_id("sface") != network_id("dlib") and network_of_id(network_id("dlib")) == "dlib"
+    assert network_of_id("some_other_net") is None
+    assert resolve_embedder("auto", network="sface") == "opencv"
+    with pytest.raises(ParameterError, match="backend of dlib's network"):
+        check_network("sface", "torch")
+    with pytest.raises(ParameterError, match="network must be one of"):
+        check_network("facenet")
+
+
+def test_a_gallery_describes_its_stored_face_crops_as_a_run_would():
+    from facecluster.faces.detect import make_detector
+    from facecluster.faces.embed import embed_chip_batches
+    from facecluster.jobs.gallery import describe_face_images
+    from facecluster.pipeline.crops import crop_face
+
+    grace, eileen = _demo("grace_hopper.jpg"), _demo("eileen_collins.png")
+    detector, aligner = make_detector("centerface"), make_aligner("sface")
+    box = detector.detect(grace)[0][:1]
+    direct = np.concatenate(list(embed_chip_batches([aligner.chips(grace, box)], network="sface")))[0]
+    direct /= np.linalg.norm(direct)
+    crops = [cv2.imencode(".jpg", cv2.cvtColor(crop_face(img, detector.detect(img)[0][0]), cv2.COLOR_RGB2BGR))[1].tobytes()
+             for img in (grace, eileen)]
+    from_crop = describe_face_images(crops[:1], "sface")
+    other = describe_face_images(crops[1:], "sface")
+    assert abs(np.linalg.norm(from_crop) - 1) < 1e-5
+    assert 1 - direct @ from_crop < 0.2 < 1 - direct @ other
