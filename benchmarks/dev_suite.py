@@ -185,6 +185,7 @@ def main() -> None:
             for v in (a, b):  # reuse the single runs' caches
                 if not (link_out / v.video.stem).exists() and (out / v.video.stem).exists():
                     shutil.copytree(out / v.video.stem, link_out / v.video.stem)
+            (link_out / "people.db").unlink(missing_ok=True)  # a copied run's gallery (perhaps of another network)
             _run(["run", str(a.video), str(b.video), "-o", str(link_out), *opts], args.code)
             rows.append(score_link(a, b, link_out, shared))
             print(json.dumps(rows[-1]), flush=True)

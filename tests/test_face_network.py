@@ -71,8 +71,9 @@ def test_a_network_of_another_structure_is_refused_naming_the_file(build):
     """Both backends build from the checked structure: a chain without dlib's residual pattern is an InputError."""
     from dataclasses import replace
 
-    from facecluster.faces.embed.onnx_graph import dlib_resnet_onnx
     from facecluster.faces.embed.torch_resnet import DlibFaceResNet
+
+    dlib_resnet_onnx = _onnx_tool().dlib_resnet_onnx
 
     net = read_dlib_network(model_file(RESNET_MODEL))
     make = (lambda n: dlib_resnet_onnx(n, "net.dat")) if build == "onnx" else (lambda n: DlibFaceResNet(n, "net.dat"))
@@ -84,6 +85,28 @@ def test_a_network_of_another_structure_is_refused_naming_the_file(build):
         with pytest.raises(InputError, match="unexpected network structure") as info:
             make(broken)
         assert "net.dat" in str(info.value) and problem in str(info.value)
+
+
+def _onnx_tool():
+    """tools/dlib_resnet_onnx.py, the maintainers' builder of the shipped ONNX file (it needs the onnx package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "dlib_resnet_onnx.py"
+    spec = importlib.util.spec_from_file_location("dlib_resnet_onnx", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipped_dlib_onnx_file_is_what_the_tool_builds(tmp_path):
+    import hashlib
+
+    from facecluster.faces.embed import dlib_onnx_path
+
+    digest = _onnx_tool().build(str(tmp_path / "built.onnx"))
+    assert digest == hashlib.sha256(Path(dlib_onnx_path()).read_bytes()).hexdigest()
+    licence = (Path(dlib_onnx_path()).parent / "LICENSE-dlib.txt").read_text()
+    assert "CC0" in licence and digest in licence
 
 
 def _generated_chips(astronaut: np.ndarray) -> np.ndarray:

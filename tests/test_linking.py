@@ -41,3 +41,21 @@ def test_people_document_totals_and_order():
     assert first["faces"] == 110 and first["num_sources"] == 2
     assert sorted((x["source"], x["person"]) for x in first["appearances"]) == [("a", 0), ("b", 0)]
     assert first["screen_time_s"] == 2.0
+
+
+def test_people_of_different_networks_are_never_linked():
+    import pytest
+
+    from facecluster.cluster.registry import distance_scale, fallback
+    from facecluster.errors import ParameterError
+
+    X = np.eye(2, 8, dtype=np.float32)
+    a = SourcePeople("a", np.arange(2), X, np.ones(2, np.int64), np.zeros(2), network="sface")
+    b = SourcePeople("b", np.arange(2), X, np.ones(2, np.int64), np.zeros(2), network="dlib")
+    with pytest.raises(ParameterError, match="different face networks.*a \\(sface\\).*b \\(dlib\\)"):
+        link_people([a, b])
+    b.network = "sface"
+    assert list(link_people([a, b])) == [0, 1, 0, 1]
+    assert people_document([a, b], link_people([a, b]), "auto")["network"] == "sface_2021dec"
+    # Fixed distances are in dlib's units; another network's are scaled, an unknown one's are not.
+    assert fallback("tracks", "sface") == fallback("tracks") * distance_scale("sface") and distance_scale("facenet") == 1.0

@@ -159,12 +159,16 @@ def test_parquet_exports(demo_video, tmp_path, astronaut):
     assert table.num_rows == len(faces) and table.column("person").to_pylist() == [int(f["person"]) for f in faces]
     embedded = [e for e in table.column("embedding").to_pylist() if e is not None]
     assert len(embedded) == len(out.result.embeddings.rows) and len(embedded[0]) == 128
+    assert table.schema.metadata[b"facecluster.network"] == b"sface_2021dec"
+    assert json.loads((out.folder / "clusters.json").read_text())["network"] == "sface_2021dec"
     photos = tmp_path / "p"
     photos.mkdir()
     Image.fromarray(astronaut).save(photos / "a.png")
     res = process_photos(photos, tmp_path / "o", parquet=True)
     t2 = pq.read_table(res.folder / "faces.parquet")
     assert t2.column("file").to_pylist() == ["a.png"] and len(t2.column("embedding").to_pylist()[0]) == 128
+    dlib = process_photos(photos, tmp_path / "o2", parquet=True, network="dlib")
+    assert pq.read_table(dlib.folder / "faces.parquet").schema.metadata[b"facecluster.network"] == b"dlib_resnet_v1"
 
 
 def test_photo_report_names_close_pairs(tmp_path, astronaut):

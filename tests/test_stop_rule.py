@@ -108,13 +108,18 @@ def test_hamilton_with_estimated_people(tmp_path):
     proc = subprocess.run([*cli, "run", str(video), "-o", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "short_hamilton_clip" / "clusters.json").read_text())
-    assert 0.1 < doc["stop_distance"] < 0.4  # calibrated on this video, not the old constant 0.4
+    from facecluster.cluster.registry import distance_scale, fallback
+
+    # Calibrated on this video, not the fallback constant (SFace's distances: dlib's times its scale).
+    assert doc["network"] == "sface_2021dec" and abs(doc["stop_distance"] - fallback("tracks", "sface")) > 0.05
+    assert 0.1 * distance_scale("sface") < doc["stop_distance"] < 0.4 * distance_scale("sface")
     assert doc["learner"] == "none"  # the network's own features by default (the dev suite chose them)
     scores = json.loads(subprocess.run([*cli, "eval", str(tmp_path / "short_hamilton_clip"), str(gt), "--json"],
                                        capture_output=True, text=True).stdout)
     assert scores["bcubed_f"] >= 0.95 and abs(scores["num_people_pred"] - 13) <= 1, scores
-    # Faces alone (the same folder: every stage up to the embeddings comes from its cache). The network's own
-    # features split one person here (0.948, 14 people); CCL's adapted ones do not (0.977, 13; results/learn.md).
+    # Faces alone (the same folder: every stage up to the embeddings comes from its cache). dlib's own features
+    # split one person here (0.948, 14 people) and CCL's adapted ones did not (0.977, 13; results/learn.md); SFace's
+    # own features do not split him (0.975, 13), and CCL must not lose that.
     faces_alone = {}
     for learn in ("none", "ccl"):
         proc = subprocess.run([*cli, "run", str(video), "-o", str(tmp_path), "--cues", "face", "--learn", learn],
@@ -122,7 +127,8 @@ def test_hamilton_with_estimated_people(tmp_path):
         assert proc.returncode == 0, proc.stderr
         faces_alone[learn] = json.loads(subprocess.run([*cli, "eval", str(tmp_path / "short_hamilton_clip"), str(gt), "--json"],
                                                        capture_output=True, text=True).stdout)
-    assert faces_alone["ccl"]["bcubed_f"] >= faces_alone["none"]["bcubed_f"] + 0.02, faces_alone
+    assert faces_alone["none"]["bcubed_f"] >= 0.97 and faces_alone["none"]["num_people_pred"] == 13, faces_alone
+    assert faces_alone["ccl"]["bcubed_f"] >= faces_alone["none"]["bcubed_f"] - 0.005, faces_alone
     assert faces_alone["ccl"]["num_people_pred"] == 13, faces_alone
 
 
@@ -137,7 +143,8 @@ def test_sweden_learned_features_keep_every_person_apart(tmp_path):
     video = shared_data("video", "sweden.mp4")
     gt = shared_data("video", "gt", "sweden")
     cli = [sys.executable, "-m", "facecluster"]
-    proc = subprocess.run([*cli, "run", str(video), "-o", str(tmp_path), "--detect-every", "3", "--learn", "ccl"],
+    proc = subprocess.run([*cli, "run", str(video), "-o", str(tmp_path), "--detect-every", "3", "--learn", "ccl",
+                                "--network", "dlib"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "sweden" / "clusters.json").read_text())["learner"] == "ccl"

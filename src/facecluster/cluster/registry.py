@@ -28,9 +28,9 @@ FALLBACK = {"tracks": 0.3, "faces": 0.45}
 # Every fixed distance above (and the clothing cue's, the linking fallback) is in units of dlib's L2-normalised
 # descriptors. Another network's distances are these times its scale: the ratio of the two networks' stop distances
 # on the same videos (the median over the dev suite's clips of the per-clip ratio of the calibrated stop distance,
-# benchmarks/bench_network_scale.py → results/network_scale.md). Vectors of an unknown network (``cluster_embeddings``
-# on a user's own) keep dlib's units.
-NETWORK_SCALE = {"dlib": 1.0, "sface": 2.5}
+# benchmarks/network_scale.py → results/network_scale.md: SFace 3.94 over 10 clips, range 3.03–4.38). Vectors of an
+# unknown network (``cluster_embeddings`` on a user's own) keep dlib's units.
+NETWORK_SCALE = {"dlib": 1.0, "sface": 3.9}
 
 
 def distance_scale(network: str | None) -> float:

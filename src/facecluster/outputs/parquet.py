@@ -1,7 +1,9 @@
 """``faces.parquet``: the faces table with each face's embedding, for pandas or DuckDB users.
 
 Columns as in faces.csv, plus ``embedding`` (list<float32>, the base descriptor;
-null for faces of a video that were not embedded — see ``faces_per_track``).
+null for faces of a video that were not embedded — see ``faces_per_track``). The schema's metadata
+``facecluster.network`` names the network of the embeddings (``sface_2021dec``, ``dlib_resnet_v1``):
+embeddings of different networks are not comparable.
 Needs pyarrow (``pip install pyarrow``).
 """
 from __future__ import annotations
@@ -20,6 +22,14 @@ def _pyarrow():
     except ImportError:
         raise MissingDependencyError("Parquet export needs pyarrow: pip install pyarrow") from None
     return pa, pq
+
+
+def _write(pq, table, path: str | Path, network: str) -> Path:
+    from facecluster.faces.embed import network_id
+
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"facecluster.network": network_id(network).encode()})
+    pq.write_table(table, str(path))
+    return Path(path)
 
 
 def _embedding_column(pa, vectors: list[np.ndarray | None]):
@@ -45,8 +55,7 @@ def write_video_parquet(result, path: str | Path) -> Path:
         "person": person[rows],
         "embedding": _embedding_column(pa, [by_row.get(int(r)) for r in rows]),
     })
-    pq.write_table(table, str(path))
-    return Path(path)
+    return _write(pq, table, path, result.config.network)
 
 
 def write_photo_parquet(faces, person: np.ndarray, path: str | Path) -> Path:
@@ -60,5 +69,4 @@ def write_photo_parquet(faces, person: np.ndarray, path: str | Path) -> Path:
         "person": person,
         "embedding": _embedding_column(pa, list(faces.vectors)),
     })
-    pq.write_table(table, str(path))
-    return Path(path)
+    return _write(pq, table, path, faces.network)

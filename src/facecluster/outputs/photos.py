@@ -19,6 +19,7 @@ import numpy as np
 from facecluster._version import __version__
 from facecluster.cache import atomic_write_text
 from facecluster.errors import InputError
+from facecluster.faces.embed import network_id
 from facecluster.outputs.chips import CHIPS_PER_PERSON
 from facecluster.outputs.folders import OutputFiles
 from facecluster.outputs.report import render_report
@@ -64,6 +65,7 @@ def write_photo_outputs(faces: PhotoFaces, person: np.ndarray, folder: str | Pat
         "kind": "photos",
         "root": str(faces.root),
         "parameters": parameters,
+        "network": network_id(faces.network),  # the face network of every distance here
         "num_photos": len(faces.files),
         "num_faces": int(len(person)),
         "num_people": len(people),

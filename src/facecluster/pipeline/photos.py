@@ -28,7 +28,7 @@ class PhotoFaces:
 
     files: (P,) photo paths relative to the root; face_file: (N,) index into files;
     face_index: (N,) number of the face within its photo; boxes (N, 4); scores (N,);
-    vectors (N, 128) dlib descriptors; skipped: [(path, reason)].
+    vectors (N, 128) descriptors of ``network`` (sface, dlib); skipped: [(path, reason)].
     """
 
     root: Path
@@ -40,6 +40,7 @@ class PhotoFaces:
     vectors: np.ndarray
     skipped: list[tuple[str, str]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    network: str = "sface"
 
 
 def list_photos(root: str | Path) -> list[Path]:
@@ -193,6 +194,7 @@ def embed_photos(root: str | Path, *, workers: int = 1, network: str = "sface", 
         vectors=np.concatenate(vectors).reshape(-1, 128).astype(np.float32) if vectors else np.zeros((0, 128), np.float32),
         skipped=skipped,
         timings={"detect": detect_s[0], "embed": total - detect_s[0]},  # embedding overlaps detection with workers
+        network=network,
     )
 
 

@@ -15,8 +15,8 @@ ResNet expects (padding 0.25).
 
 Three backends compute the same descriptor (max abs difference < 1e-6):
 
-- ``onnxruntime``: the network written as an ONNX graph straight from dlib's own
-  model file (:mod:`.onnx_graph`), run by onnxruntime on the CPU in fixed batches
+- ``onnxruntime``: the network as an ONNX graph built from dlib's own model file by
+  ``tools/dlib_resnet_onnx.py`` and shipped (``models/dlib_resnet_v1.onnx``), run by onnxruntime on the CPU in fixed batches
   of 16 chips with ``workers`` intra-op threads; ~270 faces/s on 2 cores, and no
   PyTorch (whose import takes ~2 s and 140 MB of every process).
 - ``torch``: the network rebuilt in PyTorch from the same file (:mod:`.torch_resnet`),
@@ -154,25 +154,34 @@ def load_torch_resnet(device: str = "cpu"):
     return net.to(device)
 
 
+DLIB_ONNX_FILE = "dlib_resnet_v1.onnx"
+
+
+def dlib_onnx_path() -> str:
+    """Path of dlib's ResNet as an ONNX file, shipped inside this package (built by ``tools/dlib_resnet_onnx.py``)."""
+    from importlib import resources
+
+    path = resources.files("facecluster.faces.embed") / "models" / DLIB_ONNX_FILE
+    if not path.is_file():
+        raise MissingDependencyError(f"{path}: dlib network file missing; reinstall facecluster")
+    return str(path)
+
+
 @functools.lru_cache(maxsize=4)
 def load_onnx_resnet(threads: int = 1):
-    """dlib's face ResNet as an onnxruntime session with ``threads`` intra-op threads, its graph written from dlib's file."""
+    """dlib's face ResNet as an onnxruntime session with ``threads`` intra-op threads, from the shipped ONNX file."""
     try:
         import onnxruntime
     except ImportError:
         raise MissingDependencyError("the onnxruntime embedder needs the onnxruntime package (pip install onnxruntime)") from None
-    from facecluster.faces.embed.dlib_format import read_dlib_network
-    from facecluster.faces.embed.onnx_graph import dlib_resnet_onnx
 
-    path = model_file(RESNET_MODEL)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = max(1, int(threads))
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     # Threads that spin between calls would take the core the caller cuts the next chips on.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(dlib_resnet_onnx(read_dlib_network(path), path), options,
-                                        providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(dlib_onnx_path(), options, providers=["CPUExecutionProvider"])
 
 
 def preload(embedder: str, device: str = "auto", workers: int = 1, network: str = "dlib") -> None:

@@ -5,7 +5,7 @@ The exported graph takes what the pipeline feeds the network: ``chips``,
 (dlib's 5-point alignment, padding 0.25), and returns ``descriptors``, (N, 128)
 float32, the same numbers as dlib's ``compute_face_descriptor`` (Euclidean
 distance < 0.6 ≈ same person). N is dynamic. It is the graph the ``onnxruntime``
-embedder runs (:mod:`.onnx_graph`, opset 17), written without PyTorch or the ``onnx`` package.
+embedder runs (opset 17), the file shipped in ``faces/embed/models/`` (built by ``tools/dlib_resnet_onnx.py``).
 """
 from __future__ import annotations
 
@@ -21,18 +21,14 @@ def export_embedder(path: str | Path) -> Path:
     Written to a temporary file in the same folder, then renamed, so an
     interrupted export never leaves a file that looks complete.
     """
-    from facecluster.faces.align import model_file
-    from facecluster.faces.embed import RESNET_MODEL
-    from facecluster.faces.embed.dlib_format import read_dlib_network
-    from facecluster.faces.embed.onnx_graph import dlib_resnet_onnx
+    from facecluster.faces.embed import dlib_onnx_path
 
     path = Path(path)
     if path.is_dir():
         raise InputError(path, "is a folder; give a file name such as model.onnx")
     if not path.parent.exists():
         raise InputError(path.parent, "folder does not exist")
-    source = model_file(RESNET_MODEL)
-    model = dlib_resnet_onnx(read_dlib_network(source), source)
+    model = Path(dlib_onnx_path()).read_bytes()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(model)

