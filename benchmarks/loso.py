@@ -40,11 +40,13 @@ GRIDS = {
         "stop_rule.COMBINE": ["min", "cannot"],
         "stop_rule.NN_FACTOR": [1.4, 2.0],
         "stop_rule.CANNOT_QUANTILE": [0.05, 0.1, 0.2, 0.3],
-        "registry.FALLBACK.tracks": [0.3, 0.4],  # the stop distance of a video with too little evidence
+        "registry.FALLBACK.tracks": [0.3, 0.33, 0.36, 0.4],  # the stop distance of a video with too little evidence (dlib units)
+        "stop_rule.MIN_CANNOT_PAIRS": [5, 10],  # fewer pairs on screen together than this: too little evidence
     },
     "clothing": {
-        "clothing_distance.MAX_WEIGHT": [0.0, 0.3, 0.6, 0.9],  # 0: faces alone
-        "clothing_distance.CAP": [0.1, 0.2, 0.3],
+        # The default network's (SFace's) entries; dlib's were chosen with this grid before (dev_suite_loso_clothing_dlib.md).
+        "clothing_distance.MAX_WEIGHT.sface": [0.0, 0.3, 0.6, 0.9],  # 0: faces alone
+        "clothing_distance.CAP.sface": [0.1, 0.2, 0.3],
     },
     "ccl": {  # the default learner's settings (learn.variants.VARIANTS["tuned"]["ccl"])
         "ccl.pseudo_labels": ["mutual", "confident", "finch"],

@@ -2,7 +2,7 @@
 stop rule calibrated on each dev-suite clip, from two dev-suite runs that differ only in the network.
 
 Only clips where both runs calibrated (neither fell back to a fixed distance: too few tracks or pairs on screen
-together) count. The median ratio is ``facecluster.cluster.registry.NETWORK_SCALE`` of the first run's network
+together) count. The median ratio is ``facecluster.distances.NETWORK_SCALE`` of the first run's network
 (dlib's = 1); its spread says how far one factor is from the truth.
 
     .venv/bin/python benchmarks/network_scale.py sface default   # labels of results/dev_suite_<label>.json

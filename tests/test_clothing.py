@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from facecluster.clothing.descriptors import DESCRIPTOR_DIM, background_descriptor, clothing_descriptors, torso_box
-from facecluster.clothing.distance import CAP, MAX_WEIGHT, auc, calibrate, combined_distances
+from facecluster.clothing.distance import CAP, MAX_WEIGHT, auc, calibrate, combined_distances, limits
 from facecluster.cluster.agglomerative import ConstrainedAgglomerative
 from facecluster.video.scenes import group_shots
 
@@ -86,9 +87,12 @@ def test_scenes_keep_shot_threading_and_split_at_a_new_place():
 def test_calibration_weighs_clothing_by_how_well_it_separates():
     rng = np.random.default_rng(0)
     same, different = rng.uniform(0.0, 0.3, 30), rng.uniform(0.6, 1.2, 30)
-    assert auc(same, different) == 1.0 and calibrate(same, different).weight == MAX_WEIGHT
+    assert auc(same, different) == 1.0 and calibrate(same, different).weight == MAX_WEIGHT["dlib"]
     mixed = rng.uniform(0, 1, 30)
-    assert calibrate(mixed, rng.uniform(0, 1, 30)).weight < 0.2 * MAX_WEIGHT
+    assert calibrate(mixed, rng.uniform(0, 1, 30)).weight < 0.2 * MAX_WEIGHT["dlib"]
+    # SFace's face distances are larger (the network's scale), and its faces need less help from clothing.
+    assert calibrate(same, different, "sface").weight == pytest.approx(limits("sface")[1])
+    assert limits(None) == limits("dlib") == limits("some_other_net")
     assert calibrate(same[:3], different).weight == 0.0  # too few pairs: faces alone
 
 
@@ -146,7 +150,7 @@ def test_a_change_of_clothes_does_not_split_a_strong_face_match():
     assert calibration.weight > 0
     face_d = np.linalg.norm(anna - close)
     assert np.isclose(d[CAL, CAL + 2], 0.0, atol=1e-6) and np.isclose(d[CAL + 1, CAL + 2], face_d)  # across scenes: faces alone
-    assert face_d < d[CAL + 2, CAL + 3] <= face_d + CAP + 1e-9  # within a scene, clothing moves a pair by at most CAP
+    assert face_d < d[CAL + 2, CAL + 3] <= face_d + CAP["dlib"] + 1e-9  # within a scene, clothing moves a pair by at most CAP
     labels = ConstrainedAgglomerative(distance_threshold=0.4, linkage="average", metric="precomputed").fit_predict(d)
     assert len(set(labels[CAL:].tolist())) == 1
 

@@ -30,15 +30,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facecluster.distances import pairwise
+from facecluster.distances import distance_scale, pairwise
 from facecluster.types import Detections, Embeddings, Shots, Tracks
 from facecluster.video import scenes
 from facecluster.video.tracking import track_spans
 
 CONFIDENT_SAME = 0.25  # face distance (L2-normalised track means) taken as "same person" for calibration
 MIN_PAIRS = 5
-MAX_WEIGHT = 0.6
-CAP = 0.2
+# In dlib's distance units (times the network's scale, facecluster.distances.distance_scale), per network,
+# each chosen leave-one-set-out on the dev suite (benchmarks/loso.py --family clothing → results/
+# dev_suite_loso_clothing_dlib.md for dlib, dev_suite_loso_clothing.md for SFace: 0.3 and 0.1 chosen for 17 of 18
+# clips, held out 0.940 against 0.936 with dlib's 0.6 and 0.2: SFace's faces need less help). A network without its
+# own (vectors of unknown origin) gets dlib's.
+MAX_WEIGHT = {"dlib": 0.6, "sface": 0.3}
+CAP = {"dlib": 0.2, "sface": 0.1}
+
+
+def limits(network: str | None) -> tuple[float, float, float]:
+    """(confident-same distance, largest weight, cap) for ``network``'s distances."""
+    scale = distance_scale(network)
+    key = network if network in MAX_WEIGHT else "dlib"
+    return CONFIDENT_SAME * scale, MAX_WEIGHT[key] * scale, CAP[key] * scale
 
 
 @dataclass
@@ -77,13 +89,13 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float((r_neg - n_neg * (n_neg + 1) / 2) / (n_pos * n_neg))
 
 
-def calibrate(same: np.ndarray, different: np.ndarray, scale: float = 1.0) -> ClothingCalibration:
-    """Weight of clothing from clothing distances of same-person (k,) and different-people (m,) pairs; ``scale``:
-    the face network's distance unit against dlib's (facecluster.cluster.registry.distance_scale)."""
+def calibrate(same: np.ndarray, different: np.ndarray, network: str | None = None) -> ClothingCalibration:
+    """Weight of clothing from clothing distances of same-person (k,) and different-people (m,) pairs, for the face
+    distances of ``network`` (None: dlib's units)."""
     if len(same) < MIN_PAIRS or len(different) < MIN_PAIRS:
         return ClothingCalibration(0.0, 0.0, 0.5, len(same), len(different))
     area = auc(same, different)
-    weight = MAX_WEIGHT * scale * max(0.0, 2.0 * area - 1.0)
+    weight = limits(network)[1] * max(0.0, 2.0 * area - 1.0)
     midpoint = float((np.median(same) + np.median(different)) / 2)
     return ClothingCalibration(weight, midpoint, area, len(same), len(different))
 
@@ -98,17 +110,18 @@ def combined_distances(
     shot: np.ndarray,
     cannot_link: np.ndarray,
     half_pairs: np.ndarray | None = None,
-    scale: float = 1.0,
+    network: str | None = None,
 ) -> tuple[np.ndarray, ClothingCalibration]:
     """Track × track distances from faces and clothing, and the calibration used.
 
     face: (T, D) L2-normalised track face features; clothing: (T, C) track clothing
     descriptors; clothing_valid: (T,) bool; scene, shot: (T,) int scene and shot of
     each track; cannot_link: (m, 2) co-occurring track pairs; half_pairs: (h,)
-    clothing distances between the two halves of long tracks (same person); scale: the face network's
-    distance unit against dlib's (CONFIDENT_SAME, MAX_WEIGHT and CAP are in dlib's).
+    clothing distances between the two halves of long tracks (same person); network: whose face distances these
+    are (:func:`limits`; None: dlib's).
     """
     T = len(face)
+    confident_same, _, cap = limits(network)
     d_face = pairwise(face)
     if T < 2:
         return d_face, ClothingCalibration(0.0, 0.0, 0.5, 0, 0)
@@ -116,26 +129,26 @@ def combined_distances(
     usable = (scene[:, None] == scene[None, :]) & clothing_valid[:, None] & clothing_valid[None, :]
     np.fill_diagonal(usable, False)
     upper = np.triu(np.ones((T, T), bool), 1)
-    confident = usable & upper & (d_face < CONFIDENT_SAME * scale) & (shot[:, None] != shot[None, :])
+    confident = usable & upper & (d_face < confident_same) & (shot[:, None] != shot[None, :])
     same = d_cloth[confident]
     if half_pairs is not None and len(half_pairs):
         same = np.concatenate([same, np.asarray(half_pairs, np.float64)])
     links = np.asarray(cannot_link, np.int64).reshape(-1, 2)
     keep = usable[links[:, 0], links[:, 1]] if len(links) else np.zeros(0, bool)
     different = d_cloth[links[keep, 0], links[keep, 1]] if len(links) else np.zeros(0)
-    calibration = calibrate(same, different, scale)
+    calibration = calibrate(same, different, network)
     if calibration.weight == 0.0:
         return d_face, calibration
-    shift = np.clip(calibration.weight * (d_cloth - calibration.midpoint), -CAP * scale, CAP * scale)
+    shift = np.clip(calibration.weight * (d_cloth - calibration.midpoint), -cap, cap)
     d = np.where(usable, np.maximum(d_face + shift, 0.0), d_face)
     np.fill_diagonal(d, 0.0)
     return d, calibration
 
 
 def track_distances_with_clothing(features: np.ndarray, tracks: Tracks, detections: Detections, emb: Embeddings,
-                                  shots: Shots, described: dict, cannot: np.ndarray, scale: float = 1.0):
+                                  shots: Shots, described: dict, cannot: np.ndarray, network: str | None = None):
     """(T, T) face + clothing distances between tracks and the calibration; ``described``: the clothing
-    stage's output (:func:`facecluster.clothing.descriptors.describe_video`); ``scale``: see :func:`combined_distances`."""
+    stage's output (:func:`facecluster.clothing.descriptors.describe_video`); ``network``: see :func:`combined_distances`."""
     T = tracks.num_tracks
     tids = tracks.track_ids[emb.rows]
     cloth, valid = described["clothing"], described["valid"].astype(bool)
@@ -154,5 +167,5 @@ def track_distances_with_clothing(features: np.ndarray, tracks: Tracks, detectio
     shot = shots.shot_of(first)
     scene_of_shot = scenes.group_shots(described["background"])
     scene = scene_of_shot[shot] if len(scene_of_shot) else np.zeros(T, np.int64)
-    d, calibration = combined_distances(features, track_cloth, counts > 0, scene, shot, cannot, np.asarray(halves), scale)
+    d, calibration = combined_distances(features, track_cloth, counts > 0, scene, shot, cannot, np.asarray(halves), network)
     return d, {**calibration.__dict__, "scenes": int(scene_of_shot.max(initial=-1) + 1)}

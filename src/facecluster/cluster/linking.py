@@ -20,7 +20,7 @@ import numpy as np
 LINK_THRESHOLD: float | str = "auto"  # or a fixed distance between L2-normalised person means
 # Too few people to calibrate on: dlib person means (many faces each) sit closer than track means;
 # 0.4 was the best fixed distance on celebs11 split into albums (benchmarks/bench_linking.py). In dlib's units:
-# another network's is this times facecluster.cluster.registry.distance_scale(network).
+# another network's is this times facecluster.distances.distance_scale(network).
 LINK_FALLBACK = 0.4
 
 
@@ -66,7 +66,7 @@ def link_sources(sources: list[SourcePeople], threshold: float | str = LINK_THRE
     same_source = owner[a] == owner[b]
     cannot = np.stack([a[same_source], b[same_source]], axis=1)
     from facecluster.cluster.agglomerative import ConstrainedAgglomerative  # scikit-learn: imported when needed
-    from facecluster.cluster.registry import distance_scale
+    from facecluster.distances import distance_scale
 
     scale = distance_scale(common_network(sources))
     model = ConstrainedAgglomerative(distance_threshold=threshold, linkage="average",

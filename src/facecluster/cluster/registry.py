@@ -12,6 +12,7 @@ that number (or earlier, where only cannot-linked merges remain); without it:
 """
 from __future__ import annotations
 
+from facecluster.distances import distance_scale
 from facecluster.errors import ParameterError
 
 METHODS = ("average", "complete", "single", "ward", "finch")
@@ -26,16 +27,7 @@ DEFAULTS: dict[str, float | str] = {"average": "auto", "complete": 0.5, "single"
 # news and meeting clips); faces: benchmarks/results/calibrate_threshold.md.
 FALLBACK = {"tracks": 0.3, "faces": 0.45}
 # Every fixed distance above (and the clothing cue's, the linking fallback) is in units of dlib's L2-normalised
-# descriptors. Another network's distances are these times its scale: the ratio of the two networks' stop distances
-# on the same videos (the median over the dev suite's clips of the per-clip ratio of the calibrated stop distance,
-# benchmarks/network_scale.py → results/network_scale.md: SFace 3.94 over 10 clips, range 3.03–4.38). Vectors of an
-# unknown network (``cluster_embeddings`` on a user's own) keep dlib's units.
-NETWORK_SCALE = {"dlib": 1.0, "sface": 3.9}
-
-
-def distance_scale(network: str | None) -> float:
-    """How many of ``network``'s L2-normalised distances make one of dlib's (1.0 for None or an unknown network)."""
-    return NETWORK_SCALE.get(network or "dlib", 1.0)
+# descriptors; another network's are these times its scale (facecluster.distances.NETWORK_SCALE).
 
 
 def fallback(items: str, network: str | None = None) -> float:

@@ -23,7 +23,7 @@ from facecluster import appearance
 from facecluster.cache import StageCache, fingerprint_file, stage_key
 from facecluster.clothing import descriptors as clothing_descriptors
 from facecluster.clothing.distance import track_distances_with_clothing
-from facecluster.cluster.registry import distance_scale, fallback, make_clusterer
+from facecluster.cluster.registry import fallback, make_clusterer
 from facecluster.cluster.stop_rule import stop_distance
 from facecluster.cluster.tracks import not_a_face_tracks, order_by_screen_time, track_means, track_scores
 from facecluster.config import PipelineConfig
@@ -397,7 +397,7 @@ class _Stages:
             return features, labels
         if clothing is not None:
             distances, self.calibration = track_distances_with_clothing(features, tracks, detections, emb, shots, clothing, cannot,
-                                                                            distance_scale(cfg.network))
+                                                                            cfg.network)
             threshold = cfg.distance_threshold
             if threshold is None and cfg.cluster == "average":
                 # The stop distance is calibrated on the faces alone: clothing shifts the distances of pairs on
