@@ -130,7 +130,8 @@ def write_report() -> Path:
              "(which were made with every-frame CenterFace and checked by eye, so they flatter CenterFace); cut F1 against the "
              "ground-truth shots (±2 frames); impure tracks: predicted tracks with ≥ 3 faces each of two people. "
              "These are in-sample for every constant chosen on the suite; held-out figures are in `dev_suite_loso.md`.", ""]
-    for path in sorted(RESULTS.glob("dev_suite_*.json")):
+    first = ["dev_suite_sface", "dev_suite_dlib"]  # today's default, then dlib's network (the default before)
+    for path in sorted(RESULTS.glob("dev_suite_*.json"), key=lambda p: (p.stem not in first, first.index(p.stem) if p.stem in first else 0, p.stem)):
         if path.stem.startswith(("dev_suite_loso", "dev_suite_detect")):
             continue
         parts += table(path.stem.removeprefix("dev_suite_"), json.loads(path.read_text()))

@@ -109,9 +109,10 @@ class Patched:
             _set(k, v)
 
 
-def video_scorer(v, work: Path):
-    """A function config -> (B-cubed F, people) for a clip, clustering from the cached stages."""
-    cfg = PipelineConfig(workers=os.cpu_count() or 1)
+def video_scorer(v, work: Path, learn: str | None = None):
+    """A function config -> (B-cubed F, people) for a clip, clustering from the cached stages (with ``learn``, that
+    learner instead of the default's: the ccl family scores CCL, which is no longer the default)."""
+    cfg = PipelineConfig(workers=os.cpu_count() or 1, **({"learn": learn} if learn else {}))
     r = run_video(v.video, work / v.name, cfg)
     rows = np.flatnonzero(r.tracks.track_ids >= 0)
     pred = [{"frame": int(r.detections.frames[i]), **dict(zip(("x1", "y1", "x2", "y2"), r.detections.boxes[i].tolist())),
@@ -174,7 +175,7 @@ def main() -> None:
     for v in suite.videos:
         if v.gt is not None and (not wanted or v.name in wanted):
             t0 = time.perf_counter()
-            scorers[v.name] = video_scorer(v, args.work)
+            scorers[v.name] = video_scorer(v, args.work, "ccl" if args.family == "ccl" else None)
             truth_people[v.name] = len({r["label"] for r in read_rows(v.gt / "tracks.csv")} - EXCLUDED_LABELS)
             print(f"{v.name}: ready in {time.perf_counter() - t0:.0f} s", flush=True)
     for p in suite.photos:

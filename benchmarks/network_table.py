@@ -15,7 +15,7 @@ from provenance import write_markdown
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # (label of the default run, of the --cues face run, of the stop-rule LOSO) per network
-RUNS = {"sface": ("sface", "sface_cues_face", "dev_suite_loso"), "dlib": ("default", "default_cues_face", "dev_suite_loso_dlib")}
+RUNS = {"sface": ("sface", "sface_cues_face", "dev_suite_loso"), "dlib": ("dlib", "dlib_cues_face", "dev_suite_loso_dlib")}
 
 
 def _rows(name: str) -> tuple[dict, str]:

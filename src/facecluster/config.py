@@ -39,7 +39,7 @@ class PipelineConfig:
     distance_threshold: float | None = None  # None: the method's calibrated default
     # The network's own features. CCL (the default before) gained on the two clips it was tuned on, but on the dev
     # suite's 18 clips at the default detection it scores 0.891 mean B-cubed F against 0.901 without it, and
-    # leave-one-clip-out chooses none for every clip (benchmarks/results/dev_suite_default*.json).
+    # leave-one-clip-out chooses none for every clip (benchmarks/results/dev_suite_dlib*.json, on dlib's network).
     learn: str = "none"  # none | ssiam | tsiam | both | ccl
     learn_variant: str = "tuned"  # tuned | paper (see facecluster.learn.variants)
     seed: int = 0

@@ -34,8 +34,8 @@ The rule needs evidence: at least ``MIN_CANNOT_PAIRS`` pairs known to differ, or
 least ``MIN_ITEMS`` items. With less (a clip of two shots, three people in two
 videos), nearest neighbours cannot tell "everyone appears once" from "one person
 seen several times", and the caller's ``fallback`` distance is used: the face
-network's own calibrated value (facecluster's dlib descriptors: 0.3 for tracks,
-0.45 for single faces; ``facecluster.cluster.registry.FALLBACK``).
+network's own calibrated value (0.3 for tracks, 0.45 for single faces in dlib's units, times the network's
+scale: ``facecluster.cluster.registry.fallback``).
 """
 from __future__ import annotations
 
