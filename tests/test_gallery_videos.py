@@ -104,3 +104,31 @@ def test_people_named_in_first_halves_come_back_named(tmp_path):
         assert name in (folder / "report.html").read_text(encoding="utf-8")
     people = json.loads((second / "people.json").read_text())
     assert {name for *_, name in to_name} <= {p.get("name") for p in people["people"]}
+
+
+def test_names_survive_a_move_to_another_network(tmp_path, demo_video):
+    """A gallery filled and named on dlib's network is refused by an SFace run with a one-line error that says what to
+    do; after ``gallery --reembed`` the SFace run recognises the named people."""
+    gallery = tmp_path / "people.db"
+    first = subprocess.run([*CLI, "run", str(demo_video), "-o", str(tmp_path / "a"), "--network", "dlib",
+                            "--gallery", str(gallery)], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    people = json.loads(subprocess.run([*CLI, "gallery", str(gallery), "--json"], capture_output=True, text=True).stdout)
+    assert len(people) == 2
+    for k, p in enumerate(people):
+        assert subprocess.run([*CLI, "gallery", str(gallery), "--rename", str(p["id"]), f"Person {k}"]).returncode == 0
+    refused = subprocess.run([*CLI, "run", str(demo_video), "-o", str(tmp_path / "b"), "--gallery", str(gallery)],
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and refused.stderr.strip().count("\n") == 0, refused.stderr
+    assert "--reembed" in refused.stderr and str(gallery) in refused.stderr and not (tmp_path / "b" / "demo").exists()
+    moved = subprocess.run([*CLI, "gallery", str(gallery), "--reembed"], capture_output=True, text=True)
+    assert moved.returncode == 0 and "2 reference(s) moved from dlib_resnet_v1 to sface_2021dec" in moved.stdout, moved
+    again = subprocess.run([*CLI, "run", str(demo_video), "-o", str(tmp_path / "b"), "--gallery", str(gallery)],
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    named = {p["id"]: f"Person {k}" for k, p in enumerate(people)}  # gallery id -> name given above
+    before = {p["id"]: named[p["gallery_id"]] for p in json.loads((tmp_path / "a" / "demo" / "clusters.json").read_text())["people"]}
+    after = {p["id"]: p.get("name") for p in json.loads((tmp_path / "b" / "demo" / "clusters.json").read_text())["people"]}
+    assert sorted(after.values()) == ["Person 0", "Person 1"] and len(json.loads(subprocess.run(
+        [*CLI, "gallery", str(gallery), "--json"], capture_output=True, text=True).stdout)) == 2  # nobody new
+    assert before == after  # each person recognised as the one named from the dlib run (the demo's order is stable)
