@@ -91,3 +91,22 @@ def test_shipped_model_has_dynamic_shapes():
     assert channels == 3 and all(isinstance(d, str) for d in (batch, height, width))
     heatmap = session.run(["537"], {"input.1": np.zeros((2, 3, 64, 96), np.float32)})[0]
     assert heatmap.shape == (2, 1, 16, 24)
+
+
+def test_yunet_finds_the_astronaut_with_landmarks(astronaut):
+    det = make_detector("yunet")
+    boxes, scores, landmarks = det.detect(astronaut)
+    assert len(boxes) == 1 and scores[0] > 0.8
+    x1, y1, x2, y2 = boxes[0]
+    centre = make_detector("centerface").detect(astronaut)[0][0]
+    assert box_iou(boxes[:1], centre[None])[0, 0] > 0.5  # the same face as CenterFace's
+    assert np.all((landmarks[0, :, 0] > x1) & (landmarks[0, :, 0] < x2) & (landmarks[0, :, 1] > y1) & (landmarks[0, :, 1] < y2))
+    assert landmarks[0, 0, 0] < landmarks[0, 1, 0] and landmarks[0, :2, 1].max() < landmarks[0, 2, 1]
+    # Candidates under the threshold include the faces above it; noise holds no face; small faces are dropped.
+    cand_boxes, cand_scores = det.detect_candidates(astronaut, 0.1)
+    assert len(cand_boxes) >= 1 and box_iou(boxes[:1], cand_boxes).max() > 0.99
+    rng = np.random.default_rng(0)
+    assert len(det.detect(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))[0]) == 0
+    assert len(make_detector("yunet", min_size=float(x2 - x1) + 5).detect(astronaut)[0]) == 0
+    with pytest.raises(ParameterError, match="score_threshold"):
+        make_detector("yunet", score_threshold=0.0)

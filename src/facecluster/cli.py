@@ -34,7 +34,9 @@ def main() -> None:
 @click.option("--num-people", type=click.IntRange(min=1), default=None, help="Number of people, when known (default: estimated).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Cores for embedding (default: all cores).")
-@click.option("--detector", type=click.Choice(["centerface", "dlib-hog"]), default="centerface", show_default=True)
+@click.option("--detector", type=click.Choice(["centerface", "yunet", "dlib-hog"]), default="centerface", show_default=True,
+              help="Face detector: CenterFace (the default), YuNet (cheaper a frame; see benchmarks/results/dev_suite.md), "
+                   "dlib's HOG (frontal faces only).")
 @click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True,
               help="Detect faces on every k-th frame of each shot (and its first and last); tracks carry boxes in between (1: every frame).")
 @click.option("--full-frame-every", type=click.IntRange(min=1), default=4, show_default=True,

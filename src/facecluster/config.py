@@ -81,7 +81,7 @@ class PipelineConfig:
         return self.cues == "face+clothing" or (self.cues == "auto" and self.cluster in CLOTHING_METHODS)
 
     def detector_params(self) -> dict:
-        if self.detector == "centerface":
+        if self.detector in ("centerface", "yunet"):
             return {"score_threshold": self.score_threshold, "min_size": self.min_face_size}
         return {}
 

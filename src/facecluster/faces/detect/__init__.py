@@ -28,7 +28,7 @@ def available() -> list[str]:
 
 
 def make_detector(name: str, **params) -> FaceDetector:
-    """A detector by registry name (``centerface``, ``dlib-hog``)."""
+    """A detector by registry name (``centerface``, ``yunet``, ``dlib-hog``)."""
     if name not in _REGISTRY:
         raise ParameterError(f"unknown detector {name!r} (choose from: {', '.join(available())})")
     return _REGISTRY[name](**params)
@@ -39,6 +39,13 @@ def _centerface(**params) -> FaceDetector:
     from facecluster.faces.detect.centerface import CenterFaceDetector
 
     return CenterFaceDetector(**params)
+
+
+@register("yunet")
+def _yunet(**params) -> FaceDetector:
+    from facecluster.faces.detect.yunet import YuNetDetector
+
+    return YuNetDetector(**params)
 
 
 @register("dlib-hog")
