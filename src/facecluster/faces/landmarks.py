@@ -15,15 +15,14 @@ box (``BOX_LAYOUT``), as if the face were frontal and upright in it.
 """
 from __future__ import annotations
 
-import functools
 import threading
-from importlib import resources
 
 import cv2
 import numpy as np
 
 from facecluster.boxes import box_iou
-from facecluster.errors import MissingDependencyError, ParameterError
+from facecluster.errors import ParameterError
+from facecluster.faces import shipped_model
 
 SOURCES = ("yunet", "centerface", "dlib")
 # Chosen on the dev suite's 18 labelled clips (benchmarks/bench_alignment.py → results/alignment.md): SFace on
@@ -45,10 +44,7 @@ BOX_LAYOUT = np.array([[0.27, 0.36], [0.72, 0.36], [0.485, 0.56], [0.31, 0.735],
 
 def yunet_path() -> str:
     """Path of the YuNet ONNX file shipped inside this package."""
-    path = resources.files("facecluster.faces.detect") / "models" / YUNET_FILE
-    if not path.is_file():
-        raise MissingDependencyError(f"{path}: YuNet model file missing; reinstall facecluster")
-    return str(path)
+    return shipped_model("facecluster.faces.detect", YUNET_FILE, "YuNet model")
 
 
 def box_landmarks(boxes: np.ndarray) -> np.ndarray:

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from facecluster.cache import atomic_write_text
-from facecluster.cluster.linking import LINK_THRESHOLD, SourcePeople, link_sources
+from facecluster.cluster.linking import LINK_THRESHOLD, SourcePeople, common_network, link_sources
 from facecluster.distances import l2_normalize
+from facecluster.faces.embed import NETWORK_IDS
 from facecluster.outputs.folders import OutputFiles
 
 
@@ -81,9 +82,6 @@ def people_document(sources: list[SourcePeople], identity: np.ndarray, threshold
                 "screen_time_s": round(float(sum(s.screen_time_s[k] for s, k in members)), 3),
             }
         )
-    from facecluster.cluster.linking import common_network
-    from facecluster.faces.embed import NETWORK_IDS
-
     network = common_network(sources) if sources else None
     return {
         "network": NETWORK_IDS.get(network) if network else None,

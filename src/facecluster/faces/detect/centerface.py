@@ -18,12 +18,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
 
 import cv2
 import numpy as np
 
 from facecluster.errors import MissingDependencyError, ParameterError
+from facecluster.faces import shipped_model
 from facecluster.faces.detect.base import FaceDetector, T, nms
 from facecluster.threads import available_cores
 
@@ -35,10 +35,7 @@ BACKENDS = ("onnxruntime", "opencv")
 
 def model_path() -> str:
     """Path of ``centerface.onnx`` shipped inside this package."""
-    path = resources.files("facecluster.faces.detect") / "models" / "centerface.onnx"
-    if not path.is_file():
-        raise MissingDependencyError(f"{path}: CenterFace model file missing; reinstall facecluster")
-    return str(path)
+    return shipped_model("facecluster.faces.detect", "centerface.onnx", "CenterFace model")
 
 
 def decode_outputs(

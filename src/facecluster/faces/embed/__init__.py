@@ -38,15 +38,14 @@ import numpy as np
 
 from facecluster.errors import MissingDependencyError, ParameterError
 from facecluster.faces.align import _dlib, model_file
+from facecluster.faces.embed.batches import EMBEDDING_DIM, in_fixed_batches
 from facecluster.threads import torch_threads
 
-EMBEDDING_DIM = 128
 NETWORKS = ("sface", "dlib")
 DEFAULT_NETWORK = "sface"
 # Stored with vectors that outlive a run (caches, outputs, the people gallery), so that vectors of different
 # networks are never compared. dlib's backends below all give the same descriptors: one id.
 NETWORK_IDS = {"sface": "sface_2021dec", "dlib": "dlib_resnet_v1"}
-NETWORK_ID = NETWORK_IDS["dlib"]
 RESNET_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 EMBEDDERS = ("auto", "onnxruntime", "torch", "dlib")
 DEFAULT_EMBEDDER = "auto"
@@ -88,12 +87,6 @@ def make_aligner(network: str = DEFAULT_NETWORK):
     from facecluster.faces.align import FaceAligner
 
     return FaceAligner()
-
-
-def chip_size(network: str = DEFAULT_NETWORK) -> int:
-    """The side in pixels of the network's aligned chips."""
-    check_network(network)
-    return 112 if network == "sface" else 150
 
 
 def resolve_embedder(embedder: str = DEFAULT_EMBEDDER, device: str = "auto", network: str = "dlib") -> str:
@@ -159,12 +152,9 @@ DLIB_ONNX_FILE = "dlib_resnet_v1.onnx"
 
 def dlib_onnx_path() -> str:
     """Path of dlib's ResNet as an ONNX file, shipped inside this package (built by ``tools/dlib_resnet_onnx.py``)."""
-    from importlib import resources
+    from facecluster.faces import shipped_model
 
-    path = resources.files("facecluster.faces.embed") / "models" / DLIB_ONNX_FILE
-    if not path.is_file():
-        raise MissingDependencyError(f"{path}: dlib network file missing; reinstall facecluster")
-    return str(path)
+    return shipped_model("facecluster.faces.embed", DLIB_ONNX_FILE, "dlib network")
 
 
 @functools.lru_cache(maxsize=4)
@@ -257,7 +247,7 @@ class TorchEmbedder:
             return self._net(x).float().cpu().numpy()
 
         with torch.inference_mode():
-            return _in_fixed_batches(chips, self.batch, run)
+            return in_fixed_batches(chips, self.batch, run)
 
 
 class OnnxRuntimeEmbedder:
@@ -273,22 +263,7 @@ class OnnxRuntimeEmbedder:
         self._session = load_onnx_resnet(max(1, int(threads)))
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
-        return _in_fixed_batches(chips, self.batch, lambda part: self._session.run(["descriptors"], {"chips": part})[0])
-
-
-def _in_fixed_batches(chips: np.ndarray, batch: int, run: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """``run`` on (K, 150, 150, 3) uint8 chips in batches of exactly ``batch`` (the last one padded with zero
-    chips), so that a chip's descriptor never depends on its batch-mates: (K, 128) float32."""
-    if len(chips) == 0:
-        return np.zeros((0, EMBEDDING_DIM), np.float32)
-    out = []
-    for start in range(0, len(chips), batch):
-        part = np.ascontiguousarray(chips[start : start + batch], np.uint8)
-        n = len(part)
-        if n < batch:
-            part = np.concatenate([part, np.zeros((batch - n, *part.shape[1:]), np.uint8)])
-        out.append(run(part)[:n])
-    return np.concatenate(out).astype(np.float32, copy=False)
+        return in_fixed_batches(chips, self.batch, lambda part: self._session.run(["descriptors"], {"chips": part})[0])
 
 
 def make_embedder(name: str = DEFAULT_EMBEDDER, device: str = "auto", threads: int = 1):

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import functools
 import threading
-from importlib import resources
 
 import cv2
 import numpy as np
 
-from facecluster.errors import MissingDependencyError
+from facecluster.faces import shipped_model
+from facecluster.faces.embed.batches import in_fixed_batches
 
-NETWORK_ID = "sface_2021dec"
 MODEL_FILE = "face_recognition_sface_2021dec.onnx"
 CHIP_SIZE = 112  # pixels, the side of the aligned chip
-EMBEDDING_DIM = 128
 BATCH = 16  # chips per forward pass (the last batch padded with zero chips)
 CODE_VERSION = 1  # bump when a change alters the chips or vectors (the landmarks included)
 # Where the 5 landmarks land in the 112×112 chip (x, y): eyes, nose tip, mouth corners; the image's left one first.
@@ -35,10 +33,7 @@ ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 7
 
 def model_path() -> str:
     """Path of the SFace ONNX file shipped inside this package."""
-    path = resources.files("facecluster.faces.embed") / "models" / MODEL_FILE
-    if not path.is_file():
-        raise MissingDependencyError(f"{path}: SFace model file missing; reinstall facecluster")
-    return str(path)
+    return shipped_model("facecluster.faces.embed", MODEL_FILE, "SFace model")
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -117,20 +112,14 @@ class SFaceEmbedder:
         self._net = _load_net()
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
-        if len(chips) == 0:
-            return np.zeros((0, EMBEDDING_DIM), np.float32)
-        out = []
+        def run(part: np.ndarray) -> np.ndarray:
+            self._net.setInput(part.transpose(0, 3, 1, 2).astype(np.float32))
+            return np.array(self._net.forward(), np.float32)
+
         with _LOCK:
             previous = cv2.getNumThreads()
             cv2.setNumThreads(self.threads)
             try:
-                for start in range(0, len(chips), BATCH):
-                    part = np.asarray(chips[start : start + BATCH], np.uint8)
-                    n = len(part)
-                    blob = np.zeros((BATCH, 3, CHIP_SIZE, CHIP_SIZE), np.float32)
-                    blob[:n] = part.transpose(0, 3, 1, 2)
-                    self._net.setInput(blob)
-                    out.append(np.array(self._net.forward()[:n], np.float32))
+                return in_fixed_batches(chips, BATCH, run)
             finally:
                 cv2.setNumThreads(previous)
-        return np.concatenate(out)
