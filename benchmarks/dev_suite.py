@@ -9,10 +9,12 @@ predicted tracks holding >= 3 faces each of two people, wall / duration. Writes 
 and rebuilds ``results/dev_suite.md`` from every such file (one table per label; mean and worst set).
 
     .venv/bin/python benchmarks/dev_suite.py [--label default] [--options "--detect-every 1"] [--sets a,b] [--fresh]
+        [--scale 1080]
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shlex
@@ -94,6 +96,38 @@ def score_link(a: VideoSet, b: VideoSet, out: Path, shared: list[str]) -> dict:
             "people_pred": len(doc["people"]), "people_true": s["num_people_true"], "stop_distance": doc["linking"].get("stop_distance")}
 
 
+def scaled_copy(v: VideoSet, height: int, folder: Path) -> VideoSet:
+    """The clip scaled with ffmpeg to ``height`` pixels (aspect kept, even width; H.264 CRF 18) and its ground truth with
+    the boxes scaled alike, in ``folder`` (made once, reused)."""
+    import imageio_ffmpeg
+
+    video = folder / "video" / v.video.name
+    gt = folder / "gt" / v.name if v.gt is not None else None
+    if not video.exists():
+        video.parent.mkdir(parents=True, exist_ok=True)
+        part = video.with_suffix(".part.mp4")
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(v.video), "-vf", f"scale=-2:{height}",
+                        "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-an", str(part)], check=True)
+        part.rename(video)
+    if gt is not None and not (gt / "faces.csv").exists():
+        from facecluster.video.decode import probe
+
+        before, after = probe(v.video), probe(video)
+        sx, sy = after.width / before.width, after.height / before.height
+        gt.mkdir(parents=True, exist_ok=True)
+        for name in ("shots.csv", "tracks.csv"):
+            shutil.copy(v.gt / name, gt / name)
+        rows = read_rows(v.gt / "faces.csv")
+        with open(gt / "faces.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            for r in rows:
+                for k, factor in (("x1", sx), ("x2", sx), ("y1", sy), ("y2", sy)):
+                    r[k] = f"{float(r[k]) * factor:.1f}"
+                w.writerow(r)
+    return VideoSet(name=v.name, video=video, gt=gt, kinds=v.kinds, origin=v.origin)
+
+
 def _fmt(x, spec: str = ".3f") -> str:
     return "–" if x is None else format(x, spec)
 
@@ -154,8 +188,15 @@ def main() -> None:
                                                    "change late stages: scores only, no wall times)")
     ap.add_argument("--code", type=Path, default=None, help="run the facecluster of another checkout (its src/), e.g. an "
                                                               "older commit's worktree, scored by this one")
+    ap.add_argument("--scale", type=int, default=None, metavar="HEIGHT",
+                    help="run every clip scaled with ffmpeg to this height (e.g. 1080; copies and scaled ground truth made "
+                         "once under WORK/scaled-HEIGHT); photos and links are left out")
     args = ap.parse_args()
     suite = load_suite()
+    if args.scale:
+        args.no_photos = args.no_links = True
+        suite.videos = [scaled_copy(v, args.scale, args.work / f"scaled-{args.scale}") for v in suite.videos
+                        if not args.sets or v.name in args.sets.split(",")]
     wanted = set(filter(None, args.sets.split(",")))
     out = args.work / args.label
     if (args.fresh or args.reuse) and out.exists():
@@ -196,7 +237,8 @@ def main() -> None:
         names = {r["set"] for r in rows}
         rows = [r for r in old if r["set"] not in names] + rows
     code = commit(args.code) if args.code else commit()
-    write_json(path, {"options": args.options, "code": code, "reused": args.reuse, "rows": rows}, "dev_suite.py")
+    write_json(path, {"options": args.options + (f" (clips scaled to {args.scale} px high)" if args.scale else ""), "code": code,
+                      "reused": args.reuse, "rows": rows}, "dev_suite.py")
     print(write_report())
 
 

@@ -231,3 +231,84 @@ def test_half_resolution_only_where_every_face_around_is_large_and_sure(astronau
     wins = W.search_windows((boxes, scores), (boxes, scores), *astronaut.shape[:2])
     (half, half_scores), = W.detect_in_windows(det, [astronaut], [wins], halves=[True])
     assert len(half) == 1 and np.abs(half[0] - boxes[0]).max() < 6.0 and half_scores[0] > 0.8
+
+
+class ScaleSensitiveDetector(FaceDetector):
+    """Bright squares (value > 128) are faces (score 0.9), but only those 12–200 pixels wide in the image it is given:
+    a scaled-down frame loses small squares and the full-size one loses large squares, as CenterFace loses small faces
+    scaled down and close-ups at full size. Records the input size of each call."""
+
+    name = "scale-sensitive"
+    score_threshold = 0.5
+    grid = 32
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    @property
+    def params(self) -> dict:
+        return {}
+
+    def detect(self, rgb):
+        self.calls.append(rgb.shape[:2])
+        boxes, _, _ = SquareDetector.detect(SquareDetector(), np.where(rgb > 128, 255, 0).astype(np.uint8))
+        side = boxes[:, 2] - boxes[:, 0]
+        boxes = boxes[(side >= 12) & (side <= 200)]
+        return boxes, np.full(len(boxes), 0.9, np.float32), np.full((len(boxes), 5, 2), np.nan, np.float32)
+
+
+def _scaled_search_video():
+    """80 frames of 1280×720 in two shots: a close-up square (320 px) moving right on all of them, and from the second
+    shot on a small one (16 px) as well."""
+    shots = Shots(starts=np.array([0, 40]), ends=np.array([39, 79]))
+    key = np.arange(80)
+    frames = {}
+    for f in key.tolist():
+        squares = [(100 + 4 * f, 200, 420 + 4 * f, 520)] + ([(900, 100, 916, 116)] if f >= 40 else [])
+        frames[f] = _frame(squares, 720, 1280)
+    return shots, key, W.full_key_frames(key, shots, 4), W.first_key_frames(key, shots), frames
+
+
+def _search(frames, key, full, first, batch_size, todo=None, known=None):
+    from types import SimpleNamespace
+
+    det = ScaleSensitiveDetector()
+    search = W.KeyFrameSearch(det, key, full, first, batch_size=batch_size, coarse_side=640)
+    todo = key.tolist() if todo is None else todo
+    for f in search.neighbours_outside(todo):
+        search.known[f] = known[f]
+    search.decide_only = search.anchors_outside(todo)
+    done = []
+    for f in sorted(set(todo) | search.decide_only):
+        done += search.feed(SimpleNamespace(index=f, rgb=frames[f]))
+    done += search.finish()
+    return {f: (b.round(1).tolist(), s.tolist()) for f, b, s in done}, det.calls, search
+
+
+def test_large_frames_are_searched_scaled_down_unless_the_full_size_finds_more():
+    shots, key, full, first, frames = _scaled_search_video()
+    found, calls, search = _search(frames, key, full, first, batch_size=4)
+    assert sorted(found) == key.tolist()
+    # Anchors: each shot's first whole-searched key frame and every FINE_EVERY-th (8th) after it.
+    assert key[full].tolist() == [*range(0, 40, 4), 39, *range(40, 80, 4), 79]
+    assert sorted(search.anchors) == [0, 32, 40, 72]
+    assert search.full_size_after == {0: False, 32: False, 40: True, 72: True}
+    # The close-up is found everywhere (only the scaled-down search sees it), the small square wherever it is.
+    for f in key.tolist():
+        sides = sorted(round(b[2] - b[0]) for b in found[f][0])
+        assert sides == ([16, 320] if f >= 40 else [320]), (f, sides)
+    # Whole frames at full size: only the first shot's 2 anchors and all 11 of the second shot (every whole-searched
+    # frame is also searched scaled down, as are the windows around the close-up, which cover most of the frame).
+    assert calls.count((720, 1280)) == 2 + 11 and calls.count((360, 640)) >= 22
+
+
+def test_the_two_size_search_does_not_depend_on_batching_or_resuming():
+    shots, key, full, first, frames = _scaled_search_video()
+    reference, _, _ = _search(frames, key, full, first, batch_size=4)
+    assert _search(frames, key, full, first, batch_size=1)[0] == reference
+    assert _search(frames, key, full, first, batch_size=7)[0] == reference
+    # Resuming with the first 50 key frames done (cached): the rest are found as in one go.
+    todo = key[50:].tolist()
+    known = {f: (np.asarray(reference[f][0], np.float32).reshape(-1, 4), np.asarray(reference[f][1], np.float32)) for f in key[:50].tolist()}
+    resumed, _, search = _search(frames, key, full, first, batch_size=3, todo=todo, known=known)
+    assert sorted(resumed) == todo and all(resumed[f] == reference[f] for f in todo)

@@ -42,6 +42,9 @@ def main() -> None:
 @click.option("--full-frame-every", type=click.IntRange(min=1), default=4, show_default=True,
               help="Search every m-th key frame of a shot whole (and its first and last), the others only around the faces "
                    "found on those (1: every key frame whole).")
+@click.option("--coarse-side", type=click.IntRange(min=0), default=640, show_default=True,
+              help="Search frames larger than this (pixels, longer side) scaled down to it, except in shots where a full-size "
+                   "search finds faces the scaled-down one does not (0: always at full size).")
 @click.option("--faces-per-track", type=click.IntRange(min=0), default=16, show_default=True, help="Faces embedded per track (0 = all).")
 @click.option("--cluster", "cluster", type=click.Choice(["average", "complete", "single", "ward", "finch"]), default="average",
               show_default=True, help="Clustering method (all keep faces seen together apart).")
@@ -72,7 +75,7 @@ def main() -> None:
               help="People gallery (SQLite file, created if absent): people it knows are recognised and named, and it "
                    "learns this run's people. Default: OUT/people.db when there are several videos.")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
-def run(videos, out, num_people, seed, workers, detector, detect_every, full_frame_every, faces_per_track, cluster,
+def run(videos, out, num_people, seed, workers, detector, detect_every, full_frame_every, coarse_side, faces_per_track, cluster,
         distance_threshold, learn, learn_variant, network, embedder, device, cues, scheduler, parquet, gallery, force) -> None:
     """Detect, track, embed and cluster the faces of VIDEOS."""
     from facecluster.app import prepare_gallery, process_videos, write_video_collection
@@ -85,6 +88,7 @@ def run(videos, out, num_people, seed, workers, detector, detect_every, full_fra
         detector=detector,
         detect_every=detect_every,
         full_frame_every=full_frame_every,
+        coarse_side=coarse_side,
         faces_per_track=faces_per_track,
         cluster=cluster,
         distance_threshold=distance_threshold,

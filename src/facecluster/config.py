@@ -26,6 +26,9 @@ class PipelineConfig:
     # looked for between key frames and boxes interpolated in between.
     detect_every: int = 1
     full_frame_every: int = 4
+    # Frames larger than this (pixels, longer side) are searched scaled down to it wherever a full-size search of the
+    # shot's anchor frames finds no more faces (faces.detect.windows); 0 = always at the detector's full size.
+    coarse_side: int = 640
     min_iou: float = 0.3
     max_gap: int = 4
     min_track_faces: int = 5
@@ -50,6 +53,8 @@ class PipelineConfig:
             raise ParameterError(f"detect_every must be >= 1 (here: detect_every={self.detect_every})")
         if self.full_frame_every < 1:
             raise ParameterError(f"full_frame_every must be >= 1 (here: full_frame_every={self.full_frame_every})")
+        if self.coarse_side != 0 and self.coarse_side < 64:
+            raise ParameterError(f"coarse_side must be 0 (off) or >= 64 pixels (here: coarse_side={self.coarse_side})")
         if self.faces_per_track < 0:
             raise ParameterError(f"faces_per_track must be >= 0, 0 = all (here: faces_per_track={self.faces_per_track})")
         if self.num_people is not None and self.num_people < 1:

@@ -101,6 +101,8 @@ class _Stages:
                   "frames": "shot-aligned" if cfg.detect_every > 1 else "all", "appearance": appearance.CODE_VERSION}
         if cfg.full_frame_every > 1:
             params["windows"] = windows_mod.search_params(cfg.full_frame_every)
+        if windows_mod.scale_params(cfg.coarse_side):
+            params["sizes"] = windows_mod.scale_params(cfg.coarse_side)
         return stage_key("detect", params, [upstream])
 
     def shots_and_detections(self) -> tuple[str, Shots, np.ndarray, str, Detections] | None:
@@ -121,7 +123,7 @@ class _Stages:
             detector.close()
             return None
         self.embedder_ready = _load_in_background(cfg)
-        search = windows_mod.KeyFrameSearch(detector, describe=appearance.face_signatures)
+        search = windows_mod.KeyFrameSearch(detector, describe=appearance.face_signatures, coarse_side=cfg.coarse_side)
         stream = shot_mod.ShotStream()
         chunks = _DetectionChunks(self.cache, key)
         pending: dict[int, Frame] = {}  # decoded frames whose shot is not settled yet
@@ -138,7 +140,7 @@ class _Stages:
                 position = shot["position"]
                 shot["position"] += 1
                 chunks.expect(f)
-                search.declare(f, full_every <= 1 or position == 0 or last or position % full_every == 0)
+                search.declare(f, full_every <= 1 or position == 0 or last or position % full_every == 0, position == 0)
                 chunks.add(search.feed(Frame(index=f, time_s=frame.time_s, rgb=full_rgb(frame))))
 
         total = self.info.num_frames or None
@@ -192,11 +194,14 @@ class _Stages:
         if todo:
             self.embedder_ready = _load_in_background(cfg)
             # Faces of whole-searched frames in cached chunks that windows to search now need (few: at chunk edges).
-            search = windows_mod.KeyFrameSearch(detector, key_array, full, describe=appearance.face_signatures)
+            search = windows_mod.KeyFrameSearch(detector, key_array, full, windows_mod.first_key_frames(key_array, shots),
+                                                describe=appearance.face_signatures, coarse_side=cfg.coarse_side)
             for f in search.neighbours_outside(todo):
                 part = parts[int(np.searchsorted(key_array, f)) // DETECT_CHUNK_FRAMES]
                 here = part["frames"] == f
                 search.known[f] = (part["boxes"][here].reshape(-1, 4), part["scores"][here])
+            # Anchors in cached chunks are searched again for the size they choose for the frames to do now.
+            search.decide_only = search.anchors_outside(todo) if cfg.coarse_side else set()
             for f, c in todo.items():
                 store.expect(f, c, len(chunks[c]))
 
@@ -207,7 +212,7 @@ class _Stages:
                     self.hook("detect", done, len(wanted))
 
             try:
-                for frame in prefetched(iter_frames(self.path, frames=set(todo))):
+                for frame in prefetched(iter_frames(self.path, frames=set(todo) | search.decide_only)):
                     record(search.feed(frame))
                 record(search.finish())
             finally:

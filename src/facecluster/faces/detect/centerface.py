@@ -155,11 +155,16 @@ class CenterFaceDetector(FaceDetector):
             "max_input_side": self.max_input_side,
         }
 
-    def network_input(self, rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
+    def _input_size(self, h: int, w: int, max_side: int | None) -> tuple[int, int]:
+        shrink = min(1.0, min(self.max_input_side, max_side or self.max_input_side) / max(h, w))
+        return int(np.ceil(w * shrink / 32) * 32), int(np.ceil(h * shrink / 32) * 32)
+
+    def input_side(self, height: int, width: int, max_side: int | None = None) -> int:
+        return max(self._input_size(height, width, max_side))
+
+    def network_input(self, rgb: np.ndarray, max_side: int | None = None) -> tuple[np.ndarray, float, float]:
         h, w = rgb.shape[:2]
-        shrink = min(1.0, self.max_input_side / max(h, w))
-        in_w = int(np.ceil(w * shrink / 32) * 32)
-        in_h = int(np.ceil(h * shrink / 32) * 32)
+        in_w, in_h = self._input_size(h, w, max_side)
         # The same resize as cv2.dnn.blobFromImage's (bilinear).
         image = rgb if (in_w, in_h) == (w, h) else cv2.resize(rgb, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
         return image, in_w / w, in_h / h
@@ -184,12 +189,12 @@ class CenterFaceDetector(FaceDetector):
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._detect_frame(rgb, 0.0)
 
-    def detect_candidates(self, rgb: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray]:
-        boxes, scores, _ = self._detect_frame(rgb, below)
+    def detect_candidates(self, rgb: np.ndarray, below: float, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        boxes, scores, _ = self._detect_frame(rgb, below, max_side)
         return boxes, scores
 
-    def _detect_frame(self, rgb: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        image, sx, sy = self.network_input(rgb)
+    def _detect_frame(self, rgb: np.ndarray, below: float, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        image, sx, sy = self.network_input(rgb, max_side)
         boxes, scores, points = self._detect_input(image, below)
         if len(boxes):
             boxes = boxes / np.array([sx, sy, sx, sy], np.float32)

@@ -36,6 +36,16 @@ joined dev clip's recall fell to 0.964 from 0.974 with every key frame whole; wi
 
 A face that comes into view and leaves again between two whole-searched key frames is
 not found, nor one the detector scores more than ``SEED_BELOW`` under its threshold on both of them.
+
+Frames larger than ``coarse_side`` (640 by default: HD and up) are searched at two sizes: the detector's full input
+size finds small faces that a scaled-down frame loses, and the scaled-down frame finds large faces that the full size
+loses (CenterFace at 1280 pixels missed a third of the faces of a 640×360 clip scaled to 1080p, most of them close-ups
+over 150 pixels wide; scaled down to 640 it missed 4 %). The first whole-searched key frame of each shot, and every
+``FINE_EVERY``-th after it, is an *anchor*: searched at both sizes, its faces the union of the two. If the full size
+found a face that the small one did not (no candidate there at IoU ``GAIN_IOU``), the key frames up to the next anchor
+are searched at both sizes too (windows around small faces at full size, around the others scaled down); otherwise
+scaled down only, windows included, at about a
+quarter of the cost on 720p. The choice depends only on the anchors, so not on how frames are batched.
 """
 from __future__ import annotations
 
@@ -47,7 +57,7 @@ from facecluster.boxes import box_iou
 from facecluster.faces.detect.base import FaceDetector, nms
 from facecluster.types import Shots
 
-CODE_VERSION = 2  # bump when a change alters what the windows find
+CODE_VERSION = 3  # bump when a change alters what the windows find
 MARGIN = 0.5  # how far a window reaches beyond the boxes of a face seen on both sides, in box sides
 MARGIN_ONE_SIDE = 1.5  # the same for a face seen on one side only (coming into view or leaving: often moving)
 # A face that scored less than UNSURE above the detector's threshold is found again only with more of the frame around it.
@@ -59,6 +69,12 @@ HALF_MIN_SIDE = 64.0  # frame pixels
 HALF_SURE = 0.3  # above the detector's threshold
 EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
 SEED_BELOW = 0.1  # faces this far under the threshold on whole-searched frames are searched for on the frames between
+FINE_EVERY = 8  # whole-searched key frames of a shot from one anchor (searched at both sizes) to the next
+GAIN_IOU = 0.3  # a full-size face with no scaled-down candidate at this IoU is one that only the full size finds
+# Where both sizes are searched, windows around faces under this many pixels of the scaled-down frame are searched at
+# full size, the others scaled down (whole 720p frames of the 1280×720 dev clip: the scaled-down search found 0.97 of
+# the faces under 24 pixels there and all of those of 24–32, against the full size).
+SMALL_SIDE = 32
 
 
 def search_params(full_every: int) -> dict:
@@ -66,6 +82,37 @@ def search_params(full_every: int) -> dict:
     return {"full_every": full_every, "margin": [MARGIN, MARGIN_ONE_SIDE, MARGIN_UNSURE, UNSURE], "pair_iou": PAIR_IOU,
             "full_area": FULL_AREA, "half": [HALF_MIN_SIDE, HALF_SURE], "edge": EDGE_PX, "seed_below": SEED_BELOW,
             "code": CODE_VERSION}
+
+
+def scale_params(coarse_side: int | None) -> dict:
+    """What changes the two-size search (for the detection cache key); {} where it is off."""
+    if not coarse_side:
+        return {}
+    return {"coarse_side": coarse_side, "fine_every": FINE_EVERY, "gain_iou": GAIN_IOU, "small_side": SMALL_SIDE,
+            "code": CODE_VERSION}
+
+
+def first_key_frames(key: np.ndarray, shots: Shots) -> np.ndarray:
+    """(K,) bool: which of the sorted key frames ``key`` are the first of their shot."""
+    key = np.asarray(key, np.int64)
+    if not len(key):
+        return np.zeros(0, bool)
+    if not len(shots.starts):
+        return np.r_[True, np.zeros(len(key) - 1, bool)]
+    shot = shots.shot_of(key)
+    return np.r_[True, shot[1:] != shot[:-1]]
+
+
+def full_size_gain(fine: tuple[np.ndarray, np.ndarray], coarse: tuple[np.ndarray, np.ndarray], threshold: float) -> bool:
+    """Whether the full-size search found a face (score ≥ ``threshold``) that the scaled-down one did not: no candidate
+    of it at IoU ``GAIN_IOU``. fine, coarse: boxes (K, 4) in frame pixels and scores (K,)."""
+    boxes = np.asarray(fine[0], np.float64).reshape(-1, 4)[np.asarray(fine[1]) >= threshold]
+    if not len(boxes):
+        return False
+    others = np.asarray(coarse[0], np.float64).reshape(-1, 4)
+    if not len(others):
+        return True
+    return bool((box_iou(boxes, others).max(axis=1) < GAIN_IOU).any())
 
 
 def full_key_frames(key: np.ndarray, shots: Shots, full_every: int) -> np.ndarray:
@@ -119,15 +166,16 @@ def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarra
     return np.asarray(windows, np.float64).reshape(-1, 4)
 
 
-def large_and_sure(faces: Sequence[tuple[np.ndarray, np.ndarray]], sure: float) -> bool:
-    """Whether every face (boxes (B, 4), scores (B,)) is at least ``HALF_MIN_SIDE`` pixels and scored ``sure`` or
-    more: then the faces between are searched at half resolution."""
+def large_and_sure(faces: Sequence[tuple[np.ndarray, np.ndarray]], sure: float, scale: float = 1.0) -> bool:
+    """Whether every face (boxes (B, 4) in frame pixels, scores (B,)) is at least ``HALF_MIN_SIDE`` pixels of the
+    network input (``scale`` of them to a frame pixel) and scored ``sure`` or more: then the faces between are
+    searched at half that input's resolution."""
     boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4) for b, _ in faces])
     scores = np.concatenate([np.asarray(s, np.float64) for _, s in faces])
     if not len(boxes):
         return False
     sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    return bool(sides.min() >= HALF_MIN_SIDE and scores.min() >= sure)
+    return bool(sides.min() * scale >= HALF_MIN_SIDE and scores.min() >= sure)
 
 
 def _area(w: np.ndarray) -> float:
@@ -160,18 +208,21 @@ def grid_windows(windows: np.ndarray, sx: float, sy: float, in_w: int, in_h: int
 
 
 def detect_in_windows(detector: FaceDetector, images: Sequence[np.ndarray], windows: Sequence[np.ndarray],
-                      halves: Sequence[bool] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                      halves: Sequence[bool] | None = None,
+                      max_sides: Sequence[int | None] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Faces found in the windows of each image: per image, boxes (K, 4) float32 in frame pixels and scores (K,).
 
     images: H×W×3 uint8 frames; windows: per image, (W, 4) frame-pixel windows from :func:`search_windows`;
-    halves: per image, whether to search the network input at half its size (see :func:`large_and_sure`)."""
+    halves: per image, whether to search the network input at half its size (see :func:`large_and_sure`);
+    max_sides: per image, the network input's longer side at most (None: the detector's own size)."""
     import cv2
 
     jobs = []  # (image index, input window x1, y1, x2, y2, input width, height, sx, sy, crop)
     for i, (rgb, wins) in enumerate(zip(images, windows)):
         if not len(wins):
             continue
-        image, sx, sy = detector.network_input(rgb)
+        size = max_sides[i] if max_sides is not None else None
+        image, sx, sy = detector.network_input(rgb) if size is None else detector.network_input(rgb, size)
         in_h, in_w = image.shape[:2]
         if halves is not None and halves[i] and in_w % (2 * detector.grid) == 0 and in_h % (2 * detector.grid) == 0:
             in_w, in_h, sx, sy = in_w // 2, in_h // 2, sx / 2, sy / 2
@@ -219,11 +270,14 @@ class KeyFrameSearch:
     ``batch_size`` (side by side, :meth:`FaceDetector.detect_candidates`), each other one in windows
     (:func:`detect_in_windows`) once the whole-searched frame after it is done; until then it waits, decoded.
 
-    key (K,) sorted key frames and full (K,) bool from :func:`full_key_frames` (each passed to :meth:`declare` in turn);
-    or, where the key frames are decided as the video is decoded, none at first and each one declared before
-    it is fed. :attr:`known` takes the faces,
+    key (K,) sorted key frames, full (K,) bool from :func:`full_key_frames` and first (K,) bool from
+    :func:`first_key_frames` (each passed to :meth:`declare` in turn); or, where the key frames are decided as the
+    video is decoded, none at first and each one declared before it is fed. ``coarse_side``: the longer side, in
+    pixels, of the scaled-down search of large frames (see the module; None: every frame at the detector's own size).
+    :attr:`known` takes the faces,
     boxes (B, 4) and scores (B,), of whole-searched frames that will not be fed (found earlier, e.g. cached) but
-    that windows to search need (:meth:`neighbours_outside`).
+    that windows to search need (:meth:`neighbours_outside`); :attr:`decide_only` the anchors that will be fed
+    only for the size they choose (their faces found earlier, :meth:`anchors_outside`).
     :meth:`feed` and :meth:`finish` return what is done as (frame, boxes (K, 4), scores (K,)), not in frame order;
     with ``describe`` (e.g. :func:`facecluster.appearance.face_signatures`), as (frame, boxes, scores,
     describe(rgb, boxes)), each face described from its frame while the frame is at hand.
@@ -231,38 +285,55 @@ class KeyFrameSearch:
     threshold (seeds for the windows, not detections: keep them with the results, for :attr:`known` on a
     resumed search, and drop them as detections, see :func:`detections_only`)."""
 
-    def __init__(self, detector: FaceDetector, key: Sequence[int] = (), full: Sequence[bool] = (),
-                 batch_size: int | None = None, describe: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
+    def __init__(self, detector: FaceDetector, key: Sequence[int] = (), full: Sequence[bool] = (), first: Sequence[bool] = (),
+                 batch_size: int | None = None, describe: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                 coarse_side: int | None = None) -> None:
         self.detector = detector
         self.describe = describe
+        self.coarse_side = coarse_side or None
         self.is_full: dict[int, bool] = {}
         self.around: dict[int, tuple[int, int | None]] = {}  # window frame → whole-searched key frames before and after it
         self.known: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.found: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # faces of whole-searched frames, while windows need them
+        self.anchor_of: dict[int, int] = {}  # key frame → the anchor whose searches choose its size
+        self.anchors: set[int] = set()
+        self.full_size_after: dict[int, bool] = {}  # anchor → whether the key frames up to the next one are searched at full size
+        self.decide_only: set[int] = set()
         self.threshold = float(getattr(detector, "score_threshold", 0.0))
         self.batch_size = batch_size or 2 * detector.threads
         self.batch: list = []  # whole-searched frames, decoded, to detect
         self.waiting: list = []  # window frames, decoded, until the whole-searched frame after them is done
         self._last_whole: int | None = None  # declared key frames: the latest whole-searched one
         self._open: list[int] = []  # declared window frames whose next whole-searched frame is not declared yet
-        for frame, whole in zip(np.asarray(key).tolist(), np.asarray(full).tolist()):
-            self.declare(frame, whole)
+        self._anchor: int | None = None  # declared key frames: the latest anchor
+        self._whole_in_shot = 0
+        firsts = np.asarray(first, bool).tolist() if len(first) else [False] * len(key)
+        for frame, whole, starts in zip(np.asarray(key).tolist(), np.asarray(full).tolist(), firsts):
+            self.declare(frame, whole, starts)
 
-    def declare(self, frame: int, whole: bool) -> None:
+    def declare(self, frame: int, whole: bool, first: bool = False) -> None:
         """One more key frame, after every key frame declared before it, searched ``whole`` or in windows
         around the faces of the whole-searched key frames before and after it (the next one declared whole; each
-        shot's first and last key frames are whole, as :func:`full_key_frames` has them)."""
+        shot's first and last key frames are whole, as :func:`full_key_frames` has them); ``first``: the first
+        key frame of its shot."""
         self.is_full[frame] = whole
         if whole:
             for f in self._open:
                 self.around[f] = (self.around[f][0], frame)
             self._open.clear()
             self._last_whole = frame
+            if first or self._anchor is None:
+                self._whole_in_shot = 0
+            if self._whole_in_shot % FINE_EVERY == 0:
+                self._anchor = frame
+                self.anchors.add(frame)
+            self._whole_in_shot += 1
         else:
             if self._last_whole is None:
                 raise ValueError(f"key frame {frame} is searched in windows but no whole-searched key frame comes before it")
             self.around[frame] = (self._last_whole, None)
             self._open.append(frame)
+        self.anchor_of[frame] = self._anchor
 
     def neighbours_outside(self, frames: Iterable[int]) -> set[int]:
         """The whole-searched key frames next to the window frames among ``frames`` that are not in ``frames``
@@ -270,12 +341,18 @@ class KeyFrameSearch:
         frames = set(frames)
         return {n for f, around in self.around.items() if f in frames for n in around if n not in frames}
 
+    def anchors_outside(self, frames: Iterable[int]) -> set[int]:
+        """The anchors that choose the search size of key frames among ``frames`` and are not in ``frames``
+        themselves: to feed again, as :attr:`decide_only`, where the search size is in question."""
+        frames = set(frames)
+        return {self.anchor_of[f] for f in frames if f in self.anchor_of} - frames
+
     def _faces_at(self, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
         return self.found.get(frame, self.known.get(frame))
 
     def feed(self, frame) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Take one decoded key frame (``.index``, ``.rgb``)."""
-        if not self.is_full[frame.index]:
+        if not self.is_full[frame.index] and frame.index not in self.decide_only:
             self.waiting.append(frame)
             return []
         self.batch.append(frame)
@@ -293,28 +370,120 @@ class KeyFrameSearch:
                 self.found.setdefault(after, (np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
         return done + self._run()
 
-    def _candidates(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.detector.detect_candidates(rgb, SEED_BELOW)
+    def _two_sizes(self, rgb: np.ndarray) -> bool:
+        """Whether this frame is searched scaled down where its anchor allows."""
+        if self.coarse_side is None:
+            return False
+        h, w = rgb.shape[:2]
+        return self.detector.input_side(h, w, self.coarse_side) < self.detector.input_side(h, w)
+
+    def _window_searches(self, frame, sides: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[list, int | None]]:
+        """How to search a window frame around the faces before and after it: [(those faces, the network input's
+        longer side or None for full size)]. Scaled down where its anchor chose so; where it chose both sizes, the
+        faces under ``SMALL_SIDE`` pixels of the scaled-down frame at full size and the others scaled down."""
+        if not self._two_sizes(frame.rgb):
+            return [(sides, None)]
+        if not self.full_size_after[self.anchor_of[frame.index]]:
+            return [(sides, self.coarse_side)]
+        h, w = frame.rgb.shape[:2]
+        scale = self.detector.input_side(h, w, self.coarse_side) / max(h, w)
+        small, large = [], []
+        for boxes, scores in sides:
+            boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+            is_small = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * scale < SMALL_SIDE
+            small.append((boxes[is_small], np.asarray(scores)[is_small]))
+            large.append((boxes[~is_small], np.asarray(scores)[~is_small]))
+        return [(small, None), (large, self.coarse_side)]
 
     def _result(self, frame, boxes: np.ndarray, scores: np.ndarray) -> tuple:
+        self.anchor_of.pop(frame.index, None)  # its size is chosen and used
         if self.describe is None:
             return frame.index, boxes, scores
         return frame.index, boxes, scores, self.describe(frame.rgb, boxes)
 
-    def _run(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    def _union(self, found: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """The faces of a frame's searches (boxes (K, 4), scores (K,) each), merged by non-maximum suppression (the
+        better score stays)."""
+        boxes = np.concatenate([b.reshape(-1, 4) for b, _ in found]).astype(np.float32)
+        scores = np.concatenate([s for _, s in found]).astype(np.float32)
+        if len(boxes) > 1:
+            keep = nms(boxes, scores, float(getattr(self.detector, "nms_iou", 0.3)))
+            boxes, scores = boxes[keep], scores[keep]
+        return boxes, scores
+
+    def _candidates(self, job: tuple[np.ndarray, int | None]) -> tuple[np.ndarray, np.ndarray]:
+        rgb, size = job
+        if size is None:  # as the detector searches a frame itself (a backend need not take max_side then)
+            return self.detector.detect_candidates(rgb, SEED_BELOW)
+        return self.detector.detect_candidates(rgb, SEED_BELOW, size)
+
+    def _search_whole(self) -> list[tuple]:
+        """Search the batch's whole-searched frames: anchors first (at both sizes where the frame is large), then the
+        frames whose anchor has chosen."""
         done = []
-        if self.batch:
-            found = self.detector.map(self._candidates, [f.rgb for f in self.batch])
-            for frame, (boxes, scores) in zip(self.batch, found):
+        while self.batch:
+            jobs, owners = [], []  # (rgb, max_side); the frame and what the job is for
+            for frame in self.batch:
+                if not self._two_sizes(frame.rgb):  # one size: nothing to choose (an anchor's faces may be known)
+                    self.full_size_after.setdefault(self.anchor_of[frame.index], False)
+                    if frame.index not in self.decide_only:
+                        jobs.append((frame.rgb, None))
+                        owners.append((frame, "only"))
+                    continue
+                if frame.index in self.anchors and frame.index not in self.full_size_after:
+                    jobs.append((frame.rgb, None))
+                    owners.append((frame, "full"))
+                    jobs.append((frame.rgb, self.coarse_side))
+                    owners.append((frame, "coarse"))
+                    continue
+                anchor = self.anchor_of[frame.index]
+                if anchor not in self.full_size_after:
+                    continue  # its anchor is in this batch: next round
+                if self.full_size_after[anchor]:
+                    jobs.append((frame.rgb, None))
+                    owners.append((frame, "full"))
+                jobs.append((frame.rgb, self.coarse_side))
+                owners.append((frame, "coarse"))
+            self.batch = [f for f in self.batch if f.index not in self.decide_only or f.index not in self.full_size_after]
+            if not self.batch:
+                break
+            if not jobs:
+                raise RuntimeError(f"key frames {[f.index for f in self.batch]}: their anchor was never searched")
+            found = self.detector.map(self._candidates, jobs)
+            results: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+            for (frame, part), faces in zip(owners, found):
+                results.setdefault(frame.index, {})[part] = faces
+            searched = {frame.index: frame for frame, _ in owners}
+            for index, parts in results.items():
+                frame = searched[index]
+                if index in self.anchors and index not in self.full_size_after:
+                    self.full_size_after[index] = "coarse" in parts and full_size_gain(parts["full"], parts["coarse"], self.threshold)
+                if index in self.decide_only:
+                    self.decide_only.discard(index)
+                    continue
+                boxes, scores = parts["only"] if "only" in parts else self._union([parts[p] for p in ("full", "coarse") if p in parts])
                 done.append(self._result(frame, boxes, scores))
-                self.found[frame.index] = (boxes, scores)
-            self.batch.clear()
+                self.found[index] = (boxes, scores)
+            self.batch = [f for f in self.batch if f.index not in results]
+        return done
+
+    def _run(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        done = self._search_whole()
         ready = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is not None]
         if ready:
-            sides = [[self._faces_at(n) for n in self.around[f.index]] for f in ready]  # faces before and after
-            windows = [search_windows(*faces, *f.rgb.shape[:2], self.threshold + UNSURE) for f, faces in zip(ready, sides)]
-            halves = [large_and_sure(faces, self.threshold + HALF_SURE) for faces in sides]
-            for frame, (boxes, scores) in zip(ready, detect_in_windows(self.detector, [f.rgb for f in ready], windows, halves)):
+            searches = []  # (frame, faces before and after, network input side)
+            for f in ready:
+                sides = [self._faces_at(n) for n in self.around[f.index]]  # faces before and after
+                searches += [(f, faces, size) for faces, size in self._window_searches(f, sides)]
+            windows = [search_windows(*faces, *f.rgb.shape[:2], self.threshold + UNSURE) for f, faces, _ in searches]
+            scales = [self.detector.input_side(*f.rgb.shape[:2], size) / max(f.rgb.shape[:2]) for f, _, size in searches]
+            halves = [large_and_sure(faces, self.threshold + HALF_SURE, scale) for (_, faces, _), scale in zip(searches, scales)]
+            found = detect_in_windows(self.detector, [f.rgb for f, _, _ in searches], windows, halves, [size for *_, size in searches])
+            parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+            for (frame, _, _), faces in zip(searches, found):
+                parts.setdefault(frame.index, []).append(faces)
+            for frame in ready:
+                boxes, scores = parts[frame.index][0] if len(parts[frame.index]) == 1 else self._union(parts[frame.index])
                 done.append(self._result(frame, boxes, scores))
             self.waiting = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is None]
         oldest = min((self.around[f.index][0] for f in self.waiting), default=max(self.found, default=0))

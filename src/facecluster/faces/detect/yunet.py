@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from facecluster.errors import ParameterError
-from facecluster.faces.detect.base import FaceDetector, nms
+from facecluster.faces.detect.base import FaceDetector, keep_min_size, nms
 
 
 class YuNetDetector(FaceDetector):
@@ -55,7 +55,7 @@ class YuNetDetector(FaceDetector):
         boxes = np.clip(boxes, 0, [w, h, w, h]).astype(np.float32)
         return boxes, faces[:, 14].copy(), faces[:, 4:14].reshape(-1, 5, 2).copy()
 
-    def _detect(self, rgb: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _detect(self, rgb: np.ndarray, below: float, min_size: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         boxes, scores, points = self._raw(rgb)
         keep = scores >= self.score_threshold - below
         boxes, scores, points = boxes[keep], scores[keep], points[keep]
@@ -63,16 +63,18 @@ class YuNetDetector(FaceDetector):
             order = nms(boxes, scores, self.nms_iou)
             boxes, scores, points = boxes[order], scores[order], points[order]
             sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-            big = sides >= self.min_size
+            big = sides >= (self.min_size if min_size else 0.0)
             boxes, scores, points = boxes[big], scores[big], points[big]
         return boxes, scores, points
 
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._detect(rgb, 0.0)
 
-    def detect_candidates(self, rgb: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray]:
-        boxes, scores, _ = self._detect(rgb, min(below, 0.1))
-        return boxes, scores
+    def detect_candidates(self, rgb: np.ndarray, below: float, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        image, sx, sy = self.network_input(rgb, max_side)
+        boxes, scores, _ = self._detect(image, min(below, 0.1), min_size=False)
+        boxes = (boxes / np.array([sx, sy, sx, sy], np.float32)).astype(np.float32)
+        return keep_min_size(boxes, scores, self.min_size)
 
     def detect_input(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # A window: every box, whatever its size (the caller applies the minimum size in frame pixels).
