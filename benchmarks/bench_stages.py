@@ -97,8 +97,10 @@ def main() -> None:
     ap.add_argument("--data", default=os.environ.get("FACECLUSTER_DATA", "../shared/data"))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--clips", nargs="*", default=CLIPS, help="clips of DATA/video/, by stem (sweden) or file name (sweden.mp4)")
-    ap.add_argument("--detect-every", type=int, default=1)
-    ap.add_argument("--full-frame-every", type=int, default=1)
+    from facecluster import PipelineConfig
+
+    ap.add_argument("--detect-every", type=int, default=PipelineConfig.detect_every)
+    ap.add_argument("--full-frame-every", type=int, default=PipelineConfig.full_frame_every)
     ap.add_argument("--loops", type=int, nargs="*", default=[])
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--decode", help=argparse.SUPPRESS)

@@ -83,7 +83,7 @@ def load_clip(video: Path, gt: Path, work: Path) -> ClipSet:
     stages = _Stages(video, info, StageCache(work / video.stem / "cache"), config, _no_progress)
     shots_key, shots, times = stages.shots()
     det_key, detections = stages.detections(shots_key, len(times), shots)
-    track_key, detections, tracks = stages.tracks(det_key, detections, shots)
+    track_key, detections, tracks, shots = stages.tracks(det_key, detections, shots)
     embed_key, embeddings = stages.embeddings(track_key, detections, tracks)
     _, clothing = stages.clothing(embed_key, shots, detections, embeddings)
     return ClipSet(video.stem, stages, shots, detections, tracks, embeddings, clothing, read_faces_csv(gt / "faces.csv", "label"))

@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facecluster.types import Detections
+from facecluster.types import Detections, Shots
 from facecluster.video.shots import shots_from_cuts
 from facecluster.video.tracking import TrackerParams, track_faces
 
@@ -155,6 +155,44 @@ def test_a_box_that_overlaps_but_shows_another_person_starts_a_new_track():
     kept = track_faces(Detections(frames=d.frames, boxes=np.repeat(np.float32([a_box]), 20, 0), scores=d.scores,
                                   signatures=np.stack(same)), shots)
     assert kept.num_tracks == 1
+
+
+def test_when_every_face_on_screen_changes_at_once_the_tracker_reports_a_cut():
+    """A on frames 0-9, then B in A's place to frame 29 (a cut the shot detector missed): the shot splits at frame 10 and each
+    track keeps to its own shot. With C on screen throughout beside them (the same person on both sides), A's place
+    taken by B is no cut: one track is refused, not all."""
+    from facecluster.appearance import face_signatures
+    from facecluster.video.tracking import split_shots, track_faces_and_cuts
+
+    a_box, b_box, c_box = (100, 80, 160, 150), (110, 80, 170, 150), (230, 60, 290, 130)
+
+    def run(with_c: bool, last: int = 29):
+        rows, sigs = [], []
+        for f in range(last + 1):
+            people = [(a_box, 1) if f < 10 else (b_box, 2)] + ([(c_box, 3)] if with_c else [])
+            frame = _person_frame(people[0][0], people[0][1], shift=f % 3)
+            if with_c:
+                frame = np.where(np.arange(320)[None, :, None] >= 200, _person_frame(c_box, 3, shift=f % 3), frame)
+            for box, _ in people:
+                rows.append((f, *box))
+                sigs.append(face_signatures(frame, np.asarray([box], np.float32))[0])
+        d = dets(rows)
+        return track_faces_and_cuts(Detections(frames=d.frames, boxes=d.boxes, scores=d.scores, signatures=np.stack(sigs)),
+                                    shots_from_cuts(np.array([]), last + 1))
+
+    tracks, shots, cuts = run(with_c=False)
+    assert cuts.tolist() == [10] and shots.starts.tolist() == [0, 10] and shots.ends.tolist() == [9, 29]
+    assert tracks.num_tracks == 2 and tracks.track_shots.tolist() == [0, 1]
+    # Near a shot's start or end (a dissolve into the next shot changes the faces frame after frame) no cut is added.
+    tracks, shots, cuts = run(with_c=False, last=16)
+    assert cuts.tolist() == [] and tracks.num_tracks == 2
+    tracks, shots, cuts = run(with_c=True)
+    assert cuts.tolist() == [] and shots.starts.tolist() == [0]
+    assert tracks.num_tracks == 3  # A, C and B
+    # Splitting shots: a frame that starts a shot already is no new cut; each shot ends where the next starts.
+    base = Shots(starts=np.array([0, 30]), ends=np.array([29, 59]))
+    split = split_shots(base, np.array([30, 12, 45]))
+    assert split.starts.tolist() == [0, 12, 30, 45] and split.ends.tolist() == [11, 29, 44, 59]
 
 
 def test_max_appearance_must_be_positive():

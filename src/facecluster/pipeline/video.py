@@ -39,7 +39,8 @@ from facecluster.types import Detections, Embeddings, ProgressHook, Shots, Track
 from facecluster.video import shots as shot_mod
 from facecluster.video import tracking as tracking_mod
 from facecluster.video.decode import Frame, full_rgb, iter_frames, prefetched, probe
-from facecluster.video.tracking import fill_track_gaps, key_frames, overlapping_pairs, select_faces, track_faces, track_spans
+from facecluster.video.tracking import (fill_track_gaps, key_frames, overlapping_pairs, select_faces, track_faces_and_cuts,
+                                        track_spans)
 
 DETECT_CHUNK_FRAMES = 500
 # A track whose median detector score is below the detection threshold + this is 'unsure' (see not_a_face_tracks).
@@ -221,17 +222,18 @@ class _Stages:
         # A chunk left short (a video shorter than its frame count said) is used but not cached.
         return key, store.finish(detector, save_rest=False)
 
-    def tracks(self, upstream: str, detections: Detections, shots: Shots) -> tuple[str, Detections, Tracks]:
-        """Tracks. With detection on key frames only, each track's ends are looked for again
-        between key frames (:mod:`facecluster.faces.detect.track_ends`, cached), and the frames
-        between a track's faces get interpolated boxes (score 0, never embedded), so that
-        faces.csv and screen time cover every frame of a track."""
+    def tracks(self, upstream: str, detections: Detections, shots: Shots) -> tuple[str, Detections, Tracks, Shots]:
+        """Tracks, and the shots split at the cuts the tracker's appearance check found
+        (:func:`~facecluster.video.tracking.track_faces_and_cuts`). With detection on key frames only, each
+        track's ends are looked for again between key frames (:mod:`facecluster.faces.detect.track_ends`,
+        cached), and the frames between a track's faces get interpolated boxes (score 0, never embedded), so
+        that faces.csv and screen time cover every frame of a track."""
         cfg = self.config
         params = cfg.tracker_params()
         key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION, "fill": cfg.detect_every > 1}, [upstream])
-        tracks = track_faces(detections, shots, params)
+        tracks, shots, _ = track_faces_and_cuts(detections, shots, params)
         if cfg.detect_every == 1:  # the signatures have served the tracker: later stages do not carry them
-            return key, Detections(frames=detections.frames, boxes=detections.boxes, scores=detections.scores), tracks
+            return key, Detections(frames=detections.frames, boxes=detections.boxes, scores=detections.scores), tracks, shots
         n = len(detections)
         ends = self.cache.load("ends", key)
         if ends is None:
@@ -252,7 +254,7 @@ class _Stages:
                                 scores=np.concatenate([detections.scores, ends["scores"]]))
         tracks = Tracks(track_ids=np.concatenate([tracks.track_ids, ends["track_ids"]]), track_shots=tracks.track_shots)
         detections, tracks = fill_track_gaps(detections, tracks)
-        return key, detections, tracks
+        return key, detections, tracks, shots
 
     def embeddings(self, upstream: str, detections: Detections, tracks: Tracks, shots: Shots | None = None) -> tuple[str, Embeddings]:
         """Base descriptors of the faces to embed (cached in chunks). With ``shots`` given and the clothing
@@ -534,7 +536,7 @@ def run_video(
         timings["detect"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        track_key, detections, tracks = stages.tracks(det_key, detections, shots)
+        track_key, detections, tracks, shots = stages.tracks(det_key, detections, shots)
         timings["track"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()

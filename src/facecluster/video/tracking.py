@@ -9,7 +9,13 @@ needing overlap ≥ ``min_iou`` and, where the detections carry appearance signa
 (:mod:`facecluster.appearance`), a face that looks like the track's last face
 (appearance distance ≤ ``max_appearance``): a box that overlaps but shows another face
 (the person beside, or the first face after a cut the shot detector missed) starts a
-new track instead of joining this one. A track can be matched while the current frame is
+new track instead of joining this one. Where, from one frame with faces to the next, every
+track that was on the first and overlaps a face on the second is refused this way (all the
+faces on screen changed at once), the second frame starts a new shot: a cut the shot
+detector missed (dark or low-contrast footage), reported as a cut, every track ending there
+(not within ``CUT_GAP`` frames of the shot's start or end, or of the cut before: a dissolve changes the faces
+frame after frame).
+A track can be matched while the current frame is
 at most ``max_gap`` frames after its last matched frame (so up to ``max_gap`` − 1
 frames without a face in between); after that it ends. Unmatched detections start
 new tracks. Tracks never cross a shot boundary and never hold two faces of one
@@ -27,7 +33,11 @@ from facecluster.errors import ParameterError
 from facecluster.appearance import appearance_distance
 from facecluster.types import Detections, Shots, Tracks
 
-CODE_VERSION = 2  # bump when a change alters the tracks
+CODE_VERSION = 3  # bump when a change alters the tracks
+# A cut found by the appearance check less than this many frames after the start of its shot (or the cut before) is not
+# a new cut: through a dissolve the faces change frame after frame (supernatural_b: refusals on frames 841-850 of a
+# dissolve the ground truth cuts at 840; one cut at 841 with this).
+CUT_GAP = 10
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,15 @@ class _Active:
 
 
 def track_faces(detections: Detections, shots: Shots, params: TrackerParams = TrackerParams()) -> Tracks:
-    """Tracks of a video's detections. Track ids are numbered by first frame, then by x."""
+    """Tracks of a video's detections. Track ids are numbered by first frame, then by x; ``track_shots`` index the
+    shots as :func:`track_faces_and_cuts` splits them."""
+    return track_faces_and_cuts(detections, shots, params)[0]
+
+
+def track_faces_and_cuts(detections: Detections, shots: Shots,
+                         params: TrackerParams = TrackerParams()) -> tuple[Tracks, Shots, np.ndarray]:
+    """Tracks of a video's detections, the shots split at the cuts the appearance check found, and those cuts: (C,)
+    int64 first frames of the new shots (see the module)."""
     from scipy.optimize import linear_sum_assignment  # here, not at start-up: ~0.5 s of CPU
 
     n = len(detections)
@@ -79,6 +97,9 @@ def track_faces(detections: Detections, shots: Shots, params: TrackerParams = Tr
     order = np.lexsort((detections.boxes[:, 0] if n else np.zeros(0), detections.frames))
     frames_sorted = detections.frames[order]
     boundaries = np.flatnonzero(np.diff(frames_sorted)) + 1
+    cuts: list[int] = []
+    previous = -1  # the frame with faces before this one, in this shot
+    shot_start, shot_end = 0, 0  # the first frame of this shot (or the latest cut found in it) and its last
     for group in np.split(order, boundaries) if n else []:
         frame = int(detections.frames[group[0]])
         shot = int(shot_of_row[group[0]])
@@ -86,6 +107,9 @@ def track_faces(detections: Detections, shots: Shots, params: TrackerParams = Tr
             finished.extend(active)
             active = []
             current_shot = shot
+            shot_start = int(shots.starts[shot]) if len(shots.starts) else 0
+            shot_end = int(shots.ends[shot]) if len(shots.ends) else np.iinfo(np.int64).max
+            previous = -1
         still = [a for a in active if frame - a.frames[-1] <= params.max_gap]
         finished.extend(a for a in active if frame - a.frames[-1] > params.max_gap)
         active = still
@@ -99,7 +123,13 @@ def track_faces(detections: Detections, shots: Shots, params: TrackerParams = Tr
             if signatures is not None:
                 last_rows = [a.rows[-1] for a in active]
                 unlike = appearance_distance(signatures[last_rows][:, None], signatures[group][None]) > params.max_appearance
-                iou[unlike] = 0.0  # NaN (a signature unknown) compares False: never refused
+                if frame - shot_start >= CUT_GAP and shot_end - frame >= CUT_GAP and _all_faces_changed(active, previous, iou >= params.min_iou, unlike):
+                    cuts.append(frame)
+                    shot_start = frame
+                    finished.extend(active)
+                    active = []
+                    iou = np.zeros((0, len(group)))
+                iou[unlike[: len(iou)]] = 0.0  # NaN (a signature unknown) compares False: never refused
             rows, cols = linear_sum_assignment(1.0 - iou)
             for r, c in zip(rows, cols):
                 if iou[r, c] >= params.min_iou:
@@ -111,15 +141,37 @@ def track_faces(detections: Detections, shots: Shots, params: TrackerParams = Tr
         for c in range(len(group)):
             if c not in matched_dets:
                 active.append(_Active([int(group[c])], [frame], [boxes[c].astype(np.float64)]))
+        previous = frame
     finished.extend(active)
     kept = [t for t in finished if len(t.rows) >= params.min_detections]
     kept.sort(key=lambda t: (t.frames[0], float(t.boxes[0][0]), t.rows[0]))
+    split = split_shots(shots, np.asarray(cuts, np.int64))
     track_ids = np.full(n, -1, np.int64)
     track_shots = np.zeros(len(kept), np.int64)
     for tid, t in enumerate(kept):
         track_ids[t.rows] = tid
-        track_shots[tid] = shot_of_row[t.rows[0]]
-    return Tracks(track_ids=track_ids, track_shots=track_shots)
+        track_shots[tid] = split.shot_of(t.frames[0])
+    return Tracks(track_ids=track_ids, track_shots=track_shots), split, np.asarray(cuts, np.int64)
+
+
+def _all_faces_changed(active: list[_Active], previous: int, overlaps: np.ndarray, unlike: np.ndarray) -> bool:
+    """Whether every track that had a face on the ``previous`` frame with faces and overlaps a face now (``overlaps``
+    (A, D) bool) overlaps only faces that look unlike its last one (``unlike`` (A, D) bool), and there is at least one."""
+    on_screen = np.asarray([a.frames[-1] == previous for a in active]) & overlaps.any(axis=1)
+    if previous < 0 or not on_screen.any():
+        return False
+    return bool(not (overlaps & ~unlike)[on_screen].any())
+
+
+def split_shots(shots: Shots, cuts: np.ndarray) -> Shots:
+    """``shots`` with a new shot starting at each frame of ``cuts`` (frames that start a shot already are ignored)."""
+    cuts = np.setdiff1d(np.asarray(cuts, np.int64), shots.starts)
+    if not len(cuts):
+        return shots
+    starts = np.sort(np.concatenate([shots.starts, cuts])).astype(np.int64)
+    own_end = shots.ends[np.maximum(shots.shot_of(starts), 0)] if len(shots.ends) else starts
+    ends = np.minimum(own_end, np.r_[starts[1:] - 1, np.iinfo(np.int64).max]).astype(np.int64)
+    return Shots(starts=starts, ends=ends)
 
 
 def key_frames(shots: Shots, num_frames: int, every: int) -> np.ndarray:
