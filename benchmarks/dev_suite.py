@@ -156,6 +156,27 @@ def table(label: str, doc: dict) -> list[str]:
     return lines + [""]
 
 
+DEFAULT_LABEL, EVERY_FRAME_LABEL = "default", "every_frame"  # the defaults' run; every frame searched whole at full size
+
+
+def speed_table(default: dict, every_frame: dict) -> list[str]:
+    """Detection recall and wall ÷ duration per clip at the defaults and with every frame searched whole by CenterFace
+    (``--full-frame-every 1 --coarse-side 0``)."""
+    slow = {r["set"]: r for r in every_frame["results"]["rows"]}
+    lines = ["## Speed and recall: the defaults against every frame searched whole", "",
+             f"`{DEFAULT_LABEL}` (the defaults) and `{EVERY_FRAME_LABEL}` (`{every_frame['results']['options']}`), each a fresh "
+             "process on this project's 2-core machine; the ground truth was made by every-frame CenterFace. Target (issue 33): "
+             "recall ≥ 0.98 on every clip, wall ≤ 0.33× duration up to 720p, the 1080p crowd ≤ 1.0×.", "",
+             "| clip | recall: defaults | every frame | wall ÷ duration: defaults | every frame |", "|---|---|---|---|---|"]
+    for r in default["results"]["rows"]:
+        if "wall_per_duration" not in r or r["set"] not in slow:
+            continue
+        e = slow[r["set"]]
+        lines.append(f"| {r['set']} | {_fmt(r.get('detection_recall'))} | {_fmt(e.get('detection_recall'))} | "
+                     f"{_fmt(r.get('wall_per_duration'), '.2f')} | {_fmt(e.get('wall_per_duration'), '.2f')} |")
+    return lines + [""]
+
+
 def write_report() -> Path:
     parts = ["# The dev suite", "",
              "`benchmarks/dev_suite.py`: every labelled clip and photo set of `benchmarks/suite.py`, run in a fresh process "
@@ -164,7 +185,10 @@ def write_report() -> Path:
              "(which were made with every-frame CenterFace and checked by eye, so they flatter CenterFace); cut F1 against the "
              "ground-truth shots (±2 frames); impure tracks: predicted tracks with ≥ 3 faces each of two people. "
              "These are in-sample for every constant chosen on the suite; held-out figures are in `dev_suite_loso.md`.", ""]
-    first = ["dev_suite_sface", "dev_suite_dlib"]  # today's default, then dlib's network (the default before)
+    default, every_frame = (RESULTS / f"dev_suite_{DEFAULT_LABEL}.json"), (RESULTS / f"dev_suite_{EVERY_FRAME_LABEL}.json")
+    if default.exists() and every_frame.exists():
+        parts += speed_table(json.loads(default.read_text()), json.loads(every_frame.read_text()))
+    first = [default.stem, "dev_suite_sface", "dev_suite_dlib"]  # today's defaults, then earlier defaults
     for path in sorted(RESULTS.glob("dev_suite_*.json"), key=lambda p: (p.stem not in first, first.index(p.stem) if p.stem in first else 0, p.stem)):
         if path.stem.startswith(("dev_suite_loso", "dev_suite_detect")):
             continue
