@@ -4,9 +4,9 @@ Reads ``results/dev_suite_<label>.json`` of each label given (runs of ``dev_suit
 ``--full-frame-every`` options, each ``--fresh``, so that wall times are first runs'). For each clip: the setting
 chosen on the OTHER clips (the cheapest, by their summed wall time, whose detection recall is >= TARGET on every
 one of them; where none is, the one whose worst recall there is highest) and the recall, B-cubed F and wall ÷
-duration it then gets on this clip. Writes ``results/dev_suite_detect_loso.md``.
+duration it then gets on this clip. Writes ``results/dev_suite_detect_loso.md`` (or ``--out NAME``).
 
-    .venv/bin/python benchmarks/loso_detect.py default k3_m1 k2_m2 k1_m1
+    .venv/bin/python benchmarks/loso_detect.py default k3_m1 k2_m2 k1_m1 [--out dev_suite_detect_loso.md]
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ TARGET = 0.98
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("labels", nargs="+")
+    ap.add_argument("--out", default="dev_suite_detect_loso.md", help="file name under results/")
     args = ap.parse_args()
     runs, options = {}, {}
     for label in args.labels:
@@ -54,7 +55,7 @@ def main() -> None:
     chosen = pick(clips)
     lines += ["", f"Chosen on all clips: `{chosen}` ({options[chosen]}). Held out: {sum(h >= TARGET for h in held)} of "
                   f"{len(held)} clips at recall >= {TARGET}; lowest {min(held):.3f}."]
-    write_markdown(RESULTS / "dev_suite_detect_loso.md", "\n".join(lines), "loso_detect.py")
+    write_markdown(RESULTS / args.out, "\n".join(lines), "loso_detect.py")
     print("\n".join(lines))
 
 

@@ -304,3 +304,46 @@ def test_a_run_needs_no_pytorch_and_ssiam_says_how_to_get_it(demo_video, tmp_pat
                           "--learn", "ssiam"], capture_output=True, text=True)
     assert bad.returncode != 0
     assert "pip install 'facecluster[torch]'" in bad.stderr and bad.stderr.strip().count("\n") == 0, bad.stderr
+
+
+def test_hd_frames_searched_scaled_down_and_resumed_to_the_same_faces(demo_video, tmp_path, monkeypatch):
+    """The demo at 1280×720: its whole-searched key frames go through the network scaled down to 640 except at the
+    anchors (full size as well), the people are the demo's, and a run interrupted mid-way resumes to the same faces
+    (the anchors of cached chunks searched again for the size they choose)."""
+    import av
+    import cv2
+
+    from facecluster.faces.detect.centerface import CenterFaceDetector
+    from facecluster.pipeline import video as pipeline_video
+    from facecluster.video.decode import iter_frames
+
+    hd = tmp_path / "hd.mp4"
+    with av.open(str(hd), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        for frame in iter_frames(demo_video):
+            big = cv2.resize(frame.rgb, (1280, 720), interpolation=cv2.INTER_CUBIC)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(big, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    sides = []
+    own = CenterFaceDetector.detect_candidates
+    monkeypatch.setattr(CenterFaceDetector, "detect_candidates",
+                        lambda self, rgb, below, max_side=None: sides.append(max_side) or own(self, rgb, below, max_side))
+    monkeypatch.setattr(pipeline_video, "DETECT_CHUNK_FRAMES", 4)
+    config = PipelineConfig(detect_every=2, full_frame_every=3)
+    result = run_video(hd, tmp_path / "run", config)
+    assert result.num_people == 2
+    assert sides.count(640) > 0 and sides.count(None) < sides.count(640)  # full size only where the anchors want it
+    parts = sorted((tmp_path / "run" / "cache").glob("detect-*.npz"))
+    assert len(parts) >= 3
+    for part in parts[1::2]:
+        part.unlink()
+    again = run_video(hd, tmp_path / "run", config)
+    for name in ("frames", "boxes", "scores"):
+        assert np.array_equal(getattr(again.detections, name), getattr(result.detections, name)), name
+    assert np.array_equal(again.track_person, result.track_person)
+    off = run_video(hd, tmp_path / "off", PipelineConfig(detect_every=2, full_frame_every=3, coarse_side=0))
+    assert off.num_people == 2 and len(off.detections) > 0

@@ -39,7 +39,7 @@ def main() -> None:
                    "dlib's HOG (frontal faces only).")
 @click.option("--detect-every", type=click.IntRange(min=1), default=1, show_default=True,
               help="Detect faces on every k-th frame of each shot (and its first and last); tracks carry boxes in between (1: every frame).")
-@click.option("--full-frame-every", type=click.IntRange(min=1), default=4, show_default=True,
+@click.option("--full-frame-every", type=click.IntRange(min=1), default=8, show_default=True,
               help="Search every m-th key frame of a shot whole (and its first and last), the others only around the faces "
                    "found on those (1: every key frame whole).")
 @click.option("--coarse-side", type=click.IntRange(min=0), default=640, show_default=True,
