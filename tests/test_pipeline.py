@@ -194,6 +194,20 @@ def test_sparse_detection(demo_video, tmp_path):
         assert np.array_equal(frames, np.arange(frames[0], frames[-1] + 1))
 
 
+def _resumes_to_the_same(video, out, config, done):
+    """Remove every other cached chunk of faces of the run ``done`` (in ``out``) as if it had been killed, run again,
+    and check that the faces and people are the same; returns the resumed run."""
+    parts = sorted((out / "cache").glob("detect-*.npz"))
+    assert len(parts) >= 3
+    for part in parts[1::2]:
+        part.unlink()
+    again = run_video(video, out, config)
+    for name in ("frames", "boxes", "scores"):
+        assert np.array_equal(getattr(again.detections, name), getattr(done.detections, name)), name
+    assert np.array_equal(again.track_person, done.track_person)
+    return again
+
+
 def test_key_frames_searched_around_the_faces_of_their_neighbours(demo_video, tmp_path, monkeypatch):
     """With full_frame_every, the key frames between whole-searched ones are searched in windows only; the
     people are the same, and a run interrupted mid-way (chunks of key frames missing) resumes to the same faces."""
@@ -215,16 +229,9 @@ def test_key_frames_searched_around_the_faces_of_their_neighbours(demo_video, tm
     assert set(np.unique(result.detections.frames[detected])) <= set(keys.tolist())
     # Faces on the window frames too, not only on the whole-searched ones.
     assert np.isin(result.detections.frames[detected], keys[~full]).any()
-    parts = sorted((tmp_path / "windows" / "cache").glob("detect-*.npz"))
-    assert len(parts) >= 3
-    for part in parts[1::2]:
-        part.unlink()
     searched.clear()
-    again = run_video(demo_video, tmp_path / "windows", config)
+    _resumes_to_the_same(demo_video, tmp_path / "windows", config, result)
     assert 0 < sum(searched) < int((~full).sum())
-    for name in ("frames", "boxes", "scores"):
-        assert np.array_equal(getattr(again.detections, name), getattr(result.detections, name)), name
-    assert np.array_equal(again.track_person, result.track_person)
 
 
 def test_shots_and_faces_found_in_one_decoding_pass(demo_video, tmp_path, monkeypatch):
@@ -258,14 +265,7 @@ def test_shots_and_faces_found_in_one_decoding_pass(demo_video, tmp_path, monkey
     monkeypatch.setattr(pipeline_video, "DETECT_CHUNK_FRAMES", 4)
     for shots_file in (tmp_path / "one" / "cache").glob("shots-*.npz"):
         shots_file.unlink()
-    parts = sorted((tmp_path / "one" / "cache").glob("detect-*.npz"))
-    assert len(parts) >= 3
-    for part in parts[1::2]:
-        part.unlink()
-    again = run_video(demo_video, tmp_path / "one", config)
-    for name in ("frames", "boxes", "scores"):
-        assert np.array_equal(getattr(again.detections, name), getattr(one.detections, name)), name
-    assert np.array_equal(again.track_person, one.track_person)
+    _resumes_to_the_same(demo_video, tmp_path / "one", config, one)
 
 
 @pytest.mark.parametrize("method,dim", [("ssiam", 128 + 512), ("tsiam", 128 + 512), ("ccl", 256)])
@@ -337,13 +337,6 @@ def test_hd_frames_searched_scaled_down_and_resumed_to_the_same_faces(demo_video
     result = run_video(hd, tmp_path / "run", config)
     assert result.num_people == 2
     assert sides.count(640) > 0 and sides.count(None) < sides.count(640)  # full size only where the anchors want it
-    parts = sorted((tmp_path / "run" / "cache").glob("detect-*.npz"))
-    assert len(parts) >= 3
-    for part in parts[1::2]:
-        part.unlink()
-    again = run_video(hd, tmp_path / "run", config)
-    for name in ("frames", "boxes", "scores"):
-        assert np.array_equal(getattr(again.detections, name), getattr(result.detections, name)), name
-    assert np.array_equal(again.track_person, result.track_person)
+    _resumes_to_the_same(hd, tmp_path / "run", config, result)
     off = run_video(hd, tmp_path / "off", PipelineConfig(detect_every=2, full_frame_every=3, coarse_side=0))
     assert off.num_people == 2 and len(off.detections) > 0

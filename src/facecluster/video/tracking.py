@@ -123,13 +123,14 @@ def track_faces_and_cuts(detections: Detections, shots: Shots,
             if signatures is not None:
                 last_rows = [a.rows[-1] for a in active]
                 unlike = appearance_distance(signatures[last_rows][:, None], signatures[group][None]) > params.max_appearance
-                if frame - shot_start >= CUT_GAP and shot_end - frame >= CUT_GAP and _all_faces_changed(active, previous, iou >= params.min_iou, unlike):
-                    cuts.append(frame)
+                if (frame - shot_start >= CUT_GAP and shot_end - frame >= CUT_GAP
+                        and _all_faces_changed(active, previous, iou >= params.min_iou, unlike)):
+                    cuts.append(frame)  # every track ends here; the faces start new ones
                     shot_start = frame
                     finished.extend(active)
                     active = []
-                    iou = np.zeros((0, len(group)))
-                iou[unlike[: len(iou)]] = 0.0  # NaN (a signature unknown) compares False: never refused
+                iou[unlike] = 0.0  # NaN (a signature unknown) compares False: never refused
+        if active:
             rows, cols = linear_sum_assignment(1.0 - iou)
             for r, c in zip(rows, cols):
                 if iou[r, c] >= params.min_iou:

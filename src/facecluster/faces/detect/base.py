@@ -39,13 +39,16 @@ class FaceDetector(ABC):
         frame pixels. The faces at or above the threshold are exactly :meth:`detect`'s; a backend without a score
         threshold returns :meth:`detect`'s alone. ``max_side``: search the frame with its longer side scaled
         down to this many pixels (if longer), as :meth:`network_input` does; the minimum size stays in frame pixels."""
-        if max_side is None:
-            boxes, scores, _ = self.detect(rgb)
-            return boxes, scores
         image, sx, sy = self.network_input(rgb, max_side)
-        boxes, scores, _ = self.detect(image)
+        boxes, scores = self.input_candidates(image, below)
         boxes = (boxes / np.array([sx, sy, sx, sy], np.float32)).astype(np.float32)
         return keep_min_size(boxes, scores, float(getattr(self, "min_size", 0.0)))
+
+    def input_candidates(self, image: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray]:
+        """Faces in a whole network input (:meth:`network_input`'s image) down to ``below`` under the threshold, in
+        its pixels, before the minimum size: boxes (K, 4), scores (K,). By default :meth:`detect`'s faces."""
+        boxes, scores, _ = self.detect(image)
+        return boxes, scores
 
     def map(self, fn: Callable[[np.ndarray], T], images: Sequence[np.ndarray]) -> list[T]:
         """``fn`` of each image, in order (a backend with ``threads`` > 1 runs them side by side)."""

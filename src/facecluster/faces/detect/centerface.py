@@ -186,16 +186,13 @@ class CenterFaceDetector(FaceDetector):
         boxes, scores, _ = self._detect_input(image)
         return boxes, scores
 
-    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self._detect_frame(rgb, 0.0)
-
-    def detect_candidates(self, rgb: np.ndarray, below: float, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        boxes, scores, _ = self._detect_frame(rgb, below, max_side)
+    def input_candidates(self, image: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray]:
+        boxes, scores, _ = self._detect_input(image, below)
         return boxes, scores
 
-    def _detect_frame(self, rgb: np.ndarray, below: float, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        image, sx, sy = self.network_input(rgb, max_side)
-        boxes, scores, points = self._detect_input(image, below)
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        image, sx, sy = self.network_input(rgb)
+        boxes, scores, points = self._detect_input(image)
         if len(boxes):
             boxes = boxes / np.array([sx, sy, sx, sy], np.float32)
             points = points / np.array([sx, sy], np.float32)

@@ -44,8 +44,8 @@ over 150 pixels wide; scaled down to 640 it missed 4 %). The first whole-searche
 ``FINE_EVERY``-th after it, is an *anchor*: searched at both sizes, its faces the union of the two. If the full size
 found a face that the small one did not (no candidate there at IoU ``GAIN_IOU``), the key frames up to the next anchor
 are searched at both sizes too (windows around small faces at full size, around the others scaled down); otherwise
-scaled down only, windows included, at about a
-quarter of the cost on 720p. The choice depends only on the anchors, so not on how frames are batched.
+scaled down only, windows included, at about a quarter of the cost on 720p. The choice depends only on the anchors,
+so not on how frames are batched.
 """
 from __future__ import annotations
 
@@ -122,9 +122,8 @@ def full_key_frames(key: np.ndarray, shots: Shots, full_every: int) -> np.ndarra
     key = np.asarray(key, np.int64)
     if full_every <= 1 or not len(key) or not len(shots.starts):
         return np.ones(len(key), bool)
-    shot = shots.shot_of(key)
-    first = np.r_[True, shot[1:] != shot[:-1]]
-    last = np.r_[shot[1:] != shot[:-1], True]
+    first = first_key_frames(key, shots)
+    last = np.r_[first[1:], True]
     starts = np.flatnonzero(first)
     position = np.arange(len(key)) - np.repeat(starts, np.diff(np.r_[starts, len(key)]))
     return first | last | (position % full_every == 0)

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from facecluster.errors import ParameterError
-from facecluster.faces.detect.base import FaceDetector, keep_min_size, nms
+from facecluster.faces.detect.base import FaceDetector, nms
 
 
 class YuNetDetector(FaceDetector):
@@ -70,11 +70,9 @@ class YuNetDetector(FaceDetector):
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._detect(rgb, 0.0)
 
-    def detect_candidates(self, rgb: np.ndarray, below: float, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        image, sx, sy = self.network_input(rgb, max_side)
+    def input_candidates(self, image: np.ndarray, below: float) -> tuple[np.ndarray, np.ndarray]:
         boxes, scores, _ = self._detect(image, min(below, 0.1), min_size=False)
-        boxes = (boxes / np.array([sx, sy, sx, sy], np.float32)).astype(np.float32)
-        return keep_min_size(boxes, scores, self.min_size)
+        return boxes, scores
 
     def detect_input(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # A window: every box, whatever its size (the caller applies the minimum size in frame pixels).
