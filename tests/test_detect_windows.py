@@ -304,3 +304,43 @@ def test_the_two_size_search_does_not_depend_on_batching_or_resuming():
     known = {f: (np.asarray(reference[f][0], np.float32).reshape(-1, 4), np.asarray(reference[f][1], np.float32)) for f in key[:50].tolist()}
     resumed, _, search = _search(frames, key, full, first, batch_size=3, todo=todo, known=known)
     assert sorted(resumed) == todo and all(resumed[f] == reference[f] for f in todo)
+
+
+def _close_up_video():
+    """40 frames of 1280×720 in one shot: a square filling most of the frame's height (600 px: lost at full size and at
+    640, found at 320) from frame 16 on, moving right, and a 120 px one (found at 640) throughout."""
+    shots = Shots(starts=np.array([0]), ends=np.array([39]))
+    key = np.arange(40)
+    frames = {f: _frame([(900, 100, 1020, 220)] + ([(40 + 2 * f, 60, 640 + 2 * f, 660)] if f >= 16 else []), 720, 1280)
+              for f in key.tolist()}
+    return shots, key, W.full_key_frames(key, shots, 4), W.first_key_frames(key, shots), frames
+
+
+def test_faces_that_fill_the_frame_are_searched_for_at_the_close_up_size():
+    shots, key, full, first, frames = _close_up_video()
+    found, calls, search = _search(frames, key, full, first, batch_size=4)
+    # Every whole-searched key frame is searched at 320 too, and so are the windows around large faces between them.
+    for f in key.tolist():
+        sides = sorted(round(b[2] - b[0]) for b in found[f][0])
+        assert sides == pytest.approx([120, 600] if f >= 16 else [120], abs=8), (f, sides)  # 4 px a pixel at 320
+    whole = int(full.sum())
+    assert calls.count((180, 320)) >= whole + 1  # and some windows
+    # Without the search at 320 the close-up is never found.
+    W_close = W.CLOSE_SIDE
+    try:
+        W.CLOSE_SIDE = 640
+        found_without, calls_without, _ = _search(frames, key, full, first, batch_size=4)
+    finally:
+        W.CLOSE_SIDE = W_close
+    assert all(sorted(round(b[2] - b[0]) for b in found_without[f][0]) == [120] for f in key.tolist())
+    assert (180, 320) not in calls_without
+
+
+def test_the_close_up_search_does_not_depend_on_batching_or_resuming():
+    shots, key, full, first, frames = _close_up_video()
+    reference, _, _ = _search(frames, key, full, first, batch_size=4)
+    assert _search(frames, key, full, first, batch_size=1)[0] == reference
+    todo = key[34:].tolist()
+    known = {f: (np.asarray(reference[f][0], np.float32).reshape(-1, 4), np.asarray(reference[f][1], np.float32)) for f in key[:34].tolist()}
+    resumed, _, _ = _search(frames, key, full, first, batch_size=3, todo=todo, known=known)
+    assert sorted(resumed) == todo and all(resumed[f] == reference[f] for f in todo)

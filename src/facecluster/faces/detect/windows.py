@@ -46,6 +46,12 @@ found a face that the small one did not (no candidate there at IoU ``GAIN_IOU``)
 are searched at both sizes too (windows around small faces at full size, around the others scaled down); otherwise
 scaled down only, windows included, at about a quarter of the cost on 720p. The choice depends only on the anchors,
 so not on how frames are batched.
+
+Faces that fill the frame are lost by the scaled-down search too: a face 1000 pixels high in a 1080p frame is 330 pixels
+high at 640, where CenterFace scores it 0.30–0.50 (under its threshold), and 0.55–0.70 at 320 (a 426×240 trailer scaled
+to 1080p lost 0.09 of its faces this way, nearly all close-ups of its lead). So every whole-searched key frame is also
+searched at ``CLOSE_SIDE`` (a quarter of the scaled-down search's pixels), and the windows around faces of ``LARGE_SIDE``
+pixels or more of the scaled-down frame are searched at that size as well.
 """
 from __future__ import annotations
 
@@ -57,7 +63,7 @@ from facecluster.boxes import box_iou
 from facecluster.faces.detect.base import FaceDetector, nms
 from facecluster.types import Shots
 
-CODE_VERSION = 3  # bump when a change alters what the windows find
+CODE_VERSION = 4  # bump when a change alters what the windows find
 MARGIN = 0.5  # how far a window reaches beyond the boxes of a face seen on both sides, in box sides
 MARGIN_ONE_SIDE = 1.5  # the same for a face seen on one side only (coming into view or leaving: often moving)
 # A face that scored less than UNSURE above the detector's threshold is found again only with more of the frame around it.
@@ -68,13 +74,15 @@ FULL_AREA = 0.5  # windows covering more than this share of the frame: search th
 HALF_MIN_SIDE = 64.0  # frame pixels
 HALF_SURE = 0.3  # above the detector's threshold
 EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
-SEED_BELOW = 0.1  # faces this far under the threshold on whole-searched frames are searched for on the frames between
+SEED_BELOW = 0.2  # faces this far under the threshold on whole-searched frames are searched for on the frames between
 FINE_EVERY = 8  # whole-searched key frames of a shot from one anchor (searched at both sizes) to the next
 GAIN_IOU = 0.3  # a full-size face with no scaled-down candidate at this IoU is one that only the full size finds
 # Where both sizes are searched, windows around faces under this many pixels of the scaled-down frame are searched at
 # full size, the others scaled down (whole 720p frames of the 1280×720 dev clip: the scaled-down search found 0.97 of
 # the faces under 24 pixels there and all of those of 24–32, against the full size).
 SMALL_SIDE = 32
+CLOSE_SIDE = 320  # the longer side of the search for faces that fill the frame (frames larger than coarse_side)
+LARGE_SIDE = 96  # pixels of the scaled-down frame: faces this large get windows at CLOSE_SIDE too, where it is searched
 
 
 def search_params(full_every: int) -> dict:
@@ -89,7 +97,7 @@ def scale_params(coarse_side: int | None) -> dict:
     if not coarse_side:
         return {}
     return {"coarse_side": coarse_side, "fine_every": FINE_EVERY, "gain_iou": GAIN_IOU, "small_side": SMALL_SIDE,
-            "code": CODE_VERSION}
+            "close": [CLOSE_SIDE, LARGE_SIDE], "code": CODE_VERSION}
 
 
 def first_key_frames(key: np.ndarray, shots: Shots) -> np.ndarray:
@@ -376,23 +384,40 @@ class KeyFrameSearch:
         h, w = rgb.shape[:2]
         return self.detector.input_side(h, w, self.coarse_side) < self.detector.input_side(h, w)
 
+    def _close_side(self, rgb: np.ndarray) -> int | None:
+        """The longer side of the search for faces that fill this frame (None: none, the frame is searched at one size
+        or the scaled-down search is no larger)."""
+        if not self._two_sizes(rgb):
+            return None
+        h, w = rgb.shape[:2]
+        return CLOSE_SIDE if self.detector.input_side(h, w, CLOSE_SIDE) < self.detector.input_side(h, w, self.coarse_side) else None
+
     def _window_searches(self, frame, sides: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[list, int | None]]:
         """How to search a window frame around the faces before and after it: [(those faces, the network input's
         longer side or None for full size)]. Scaled down where its anchor chose so; where it chose both sizes, the
         faces under ``SMALL_SIDE`` pixels of the scaled-down frame at full size and the others scaled down."""
         if not self._two_sizes(frame.rgb):
             return [(sides, None)]
-        if not self.full_size_after[self.anchor_of[frame.index]]:
-            return [(sides, self.coarse_side)]
+        anchor = self.anchor_of[frame.index]
         h, w = frame.rgb.shape[:2]
         scale = self.detector.input_side(h, w, self.coarse_side) / max(h, w)
-        small, large = [], []
-        for boxes, scores in sides:
-            boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-            is_small = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * scale < SMALL_SIDE
-            small.append((boxes[is_small], np.asarray(scores)[is_small]))
-            large.append((boxes[~is_small], np.asarray(scores)[~is_small]))
-        return [(small, None), (large, self.coarse_side)]
+
+        def split(below: float) -> tuple[list, list]:
+            under, over = [], []
+            for boxes, scores in sides:
+                boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+                is_under = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * scale < below
+                under.append((boxes[is_under], np.asarray(scores)[is_under]))
+                over.append((boxes[~is_under], np.asarray(scores)[~is_under]))
+            return under, over
+
+        searches = [(sides, self.coarse_side)]
+        if self.full_size_after[anchor]:
+            small, large = split(SMALL_SIDE)
+            searches = [(small, None), (large, self.coarse_side)]
+        if self._close_side(frame.rgb):
+            searches.append((split(LARGE_SIDE)[1], self._close_side(frame.rgb)))
+        return searches
 
     def _result(self, frame, boxes: np.ndarray, scores: np.ndarray) -> tuple:
         self.anchor_of.pop(frame.index, None)  # its size is chosen and used
@@ -429,11 +454,15 @@ class KeyFrameSearch:
                         jobs.append((frame.rgb, None))
                         owners.append((frame, "only"))
                     continue
+                close = self._close_side(frame.rgb)
                 if frame.index in self.anchors and frame.index not in self.full_size_after:
                     jobs.append((frame.rgb, None))
                     owners.append((frame, "full"))
                     jobs.append((frame.rgb, self.coarse_side))
                     owners.append((frame, "coarse"))
+                    if close and frame.index not in self.decide_only:  # no size to choose there
+                        jobs.append((frame.rgb, close))
+                        owners.append((frame, "close"))
                     continue
                 anchor = self.anchor_of[frame.index]
                 if anchor not in self.full_size_after:
@@ -443,6 +472,9 @@ class KeyFrameSearch:
                     owners.append((frame, "full"))
                 jobs.append((frame.rgb, self.coarse_side))
                 owners.append((frame, "coarse"))
+                if close:
+                    jobs.append((frame.rgb, close))
+                    owners.append((frame, "close"))
             self.batch = [f for f in self.batch if f.index not in self.decide_only or f.index not in self.full_size_after]
             if not self.batch:
                 break
@@ -460,7 +492,7 @@ class KeyFrameSearch:
                 if index in self.decide_only:
                     self.decide_only.discard(index)
                     continue
-                boxes, scores = parts["only"] if "only" in parts else self._union([parts[p] for p in ("full", "coarse") if p in parts])
+                boxes, scores = parts["only"] if "only" in parts else self._union([parts[p] for p in ("full", "coarse", "close") if p in parts])
                 done.append(self._result(frame, boxes, scores))
                 self.found[index] = (boxes, scores)
             self.batch = [f for f in self.batch if f.index not in results]
