@@ -1,12 +1,17 @@
 """Leave-one-set-out choice of a family of default constants on the dev suite (``--family``: ``stop``, the stop rule's;
-``clothing``, the clothing cue's; ``ccl``, the default learner's settings).
+``clothing``, the clothing cue's; ``ccl``, the default learner's settings; ``linking``, how people are linked across
+videos or albums; ``small_albums``, the stop distance of a photo album too small to calibrate one).
 
 For every labelled set of the suite (videos with ground truth, photo sets, the two embedding sets) and every
 combination of the constants in GRID, the set is clustered as a default run would (videos: ``run_video`` with the
 default configuration, every stage but the clustering from the cache; photos: ``cluster_photo_faces`` on the faces
 of ``embed_photos``; embeddings: ``cluster_embeddings``) and scored (B-cubed F, people found). Then, for each set,
 the combination with the best mean B-cubed F over the OTHER sets is applied to it: that is the set's held-out
-figure. The combination chosen on all sets is what the defaults should be. Writes ``results/dev_suite_loso.md`` and
+figure. The linking family is scored on collections instead: every linked pair of clips (each clip clustered from its
+cache, its people linked to the other's) and every photo set dealt round-robin into three albums (each album
+clustered on its own, its people linked to the other albums'), on the faces of both clips or all albums. The
+small_albums family is scored on every photo set dealt round-robin into albums of ``SMALL_ALBUM`` photos (fewer than
+the stop rule's ``MIN_ITEMS`` faces: the fallback decides), the mean over a set's albums. The combination chosen on all sets is what the defaults should be. Writes ``results/dev_suite_loso.md`` and
 ``.json`` (``dev_suite_loso_<family>.*`` for the other families). The clothing and CCL families are scored on the
 videos only (photo collections use neither).
 
@@ -53,17 +58,27 @@ GRIDS = {
         "ccl.output": ["combined", "learned"],
         "ccl.epochs": [10, 20, 40],
     },
+    "small_albums": {
+        "registry.FALLBACK.faces": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45],  # dlib units × the network's scale (SFace: 3.9)
+    },
+    "linking": {
+        # "auto": calibrated on the collection (the stop rule, people of one source being the pairs known to differ);
+        # a number: a fixed distance in SFace's units (the default network; facecluster.distances.distance_scale).
+        "linking.LINK_THRESHOLD": ["auto", 0.9, 1.1, 1.3],
+        "linking.LINK_FALLBACK": [0.3, 0.35, 0.4, 0.45],  # too few people to calibrate on (dlib units × the network's scale)
+    },
 }
 GRID = GRIDS["stop"]
+SMALL_ALBUM = 40  # photos
 
 
 def _target(key: str):
     """(object, attribute or item, is_item) of a GRID key: ``module.NAME``, ``module.DICT.item`` or ``ccl.param``."""
     from facecluster.clothing import distance as clothing_distance
-    from facecluster.cluster import registry
+    from facecluster.cluster import linking, registry
     from facecluster.learn import variants
 
-    modules = {"stop_rule": stop_rule, "registry": registry, "clothing_distance": clothing_distance}
+    modules = {"stop_rule": stop_rule, "registry": registry, "clothing_distance": clothing_distance, "linking": linking}
     parts = key.split(".")
     if parts[0] == "ccl":
         return variants.VARIANTS["tuned"]["ccl"], parts[1], True
@@ -131,15 +146,109 @@ def video_scorer(v, work: Path, learn: str | None = None):
     return score
 
 
-def photo_scorer(folder: Path, cache: Path):
+def _photo_faces(folder: Path, cache: Path):
+    """The faces of a photo set, embedded with the default network (pickled under ``cache``)."""
     import pickle
 
-    if cache.is_file():
-        faces = pickle.loads(cache.read_bytes())
-    else:
+    faces = pickle.loads(cache.read_bytes()) if cache.is_file() else None
+    if faces is None or faces.network != PipelineConfig().network:
         faces = embed_photos(folder, workers=os.cpu_count() or 1)
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(pickle.dumps(faces))
+    return faces
+
+
+def _linked_score(sources: list, person_of_source: list[np.ndarray], truth: np.ndarray) -> tuple[float, int]:
+    """B-cubed F and people of the collection linked with the patched linking constants; person_of_source[i]: the
+    person (in source i) of each scored face of source i, in the order of ``truth``."""
+    from facecluster.cluster import linking
+
+    identity, _ = linking.link_sources(sources, linking.LINK_THRESHOLD)
+    offsets = np.cumsum([0] + [len(s.person_ids) for s in sources])
+    pred = np.concatenate([identity[offsets[i] + np.maximum(p, 0)] for i, p in enumerate(person_of_source)])
+    alone = np.concatenate(person_of_source) < 0  # faces of no person: one of their own each
+    pred[alone] = -1 - np.arange(int(alone.sum()))
+    return all_scores(truth, pred)["bcubed_f"], int(identity.max()) + 1 if len(identity) else 0
+
+
+def linked_videos_scorer(a, b, work: Path):
+    """A function config -> (B-cubed F, people) for two clips linked into one collection (each clip clustered from its
+    cache at the default settings; faces of no person count as people of their own)."""
+    from facecluster.outputs.people import people_of_video
+
+    cfg = PipelineConfig(workers=os.cpu_count() or 1)
+    sources, persons, truths = [], [], []
+    for v in (a, b):
+        r = run_video(v.video, work / v.name, cfg)
+        rows = np.flatnonzero(r.tracks.track_ids >= 0)
+        pred = [{"frame": int(r.detections.frames[i]), **dict(zip(("x1", "y1", "x2", "y2"), r.detections.boxes[i].tolist())),
+                 "person": str(k)} for k, i in enumerate(rows)]
+        pairs, _ = match_faces(pred, read_rows(v.gt / "faces.csv"))
+        scored = [(int(p), t) for p, t in pairs if t not in EXCLUDED_LABELS]
+        which = rows[np.asarray([p for p, _ in scored], np.int64)]
+        sources.append(people_of_video(r, v.video.stem))
+        persons.append(r.track_person[r.tracks.track_ids[which]])
+        truths.append(np.asarray([t for _, t in scored]))
+    truth = np.concatenate(truths)
+
+    def score(config: dict) -> tuple[float, int]:
+        with Patched(config):
+            return _linked_score(sources, persons, truth)
+
+    return score
+
+
+def albums_scorer(folder: Path, cache: Path, albums: int = 3):
+    """A function config -> (B-cubed F, people) for a photo set dealt round-robin per person into ``albums`` albums,
+    each clustered on its own (K estimated), their people linked; scored on each photo's largest face."""
+    from bench_linking import album_of_files, subset
+
+    from facecluster.outputs.people import people_of_photos
+
+    faces = _photo_faces(folder, cache)
+    album = album_of_files(faces.files, albums)
+    sources, persons, truths = [], [], []
+    for k in range(albums):
+        part = subset(faces, np.flatnonzero(album == k))
+        person = cluster_photo_faces(part)
+        scored = largest_face_per_photo(part.face_file, part.boxes)
+        sources.append(people_of_photos(part.vectors, person, "ABCDEFGH"[k], part.network))
+        persons.append(person[scored])
+        truths.append(np.asarray([Path(part.files[part.face_file[i]]).parent.name for i in scored]))
+    truth = np.concatenate(truths)
+
+    def score(config: dict) -> tuple[float, int]:
+        with Patched(config):
+            return _linked_score(sources, persons, truth)
+
+    return score
+
+
+def small_albums_scorer(folder: Path, cache: Path, size: int = SMALL_ALBUM):
+    """A function config -> (mean B-cubed F, mean people) over a photo set dealt round-robin per person into albums of
+    about ``size`` photos, each clustered on its own (K estimated); scored on each photo's largest face."""
+    from bench_linking import album_of_files, subset
+
+    faces = _photo_faces(folder, cache)
+    count = max(1, round(len(faces.files) / size))
+    album = album_of_files(faces.files, count)
+    parts = []
+    for k in range(count):
+        part = subset(faces, np.flatnonzero(album == k))
+        scored = largest_face_per_photo(part.face_file, part.boxes)
+        parts.append((part, scored, np.asarray([Path(part.files[part.face_file[i]]).parent.name for i in scored])))
+
+    def score(config: dict) -> tuple[float, int]:
+        with Patched(config):
+            results = [(all_scores(truth, person[scored])["bcubed_f"], int(person.max()) + 1)
+                       for part, scored, truth in parts for person in [cluster_photo_faces(part)]]
+        return float(np.mean([f for f, _ in results])), int(round(np.mean([n for _, n in results])))
+
+    return score
+
+
+def photo_scorer(folder: Path, cache: Path):
+    faces = _photo_faces(folder, cache)
     scored = largest_face_per_photo(faces.face_file, faces.boxes)
     truth = np.asarray([Path(faces.files[faces.face_file[i]]).parent.name for i in scored])
 
@@ -172,18 +281,34 @@ def main() -> None:
     wanted = set(filter(None, args.sets.split(",")))
     suite = load_suite()
     scorers, truth_people = {}, {}
-    for v in suite.videos:
+    if args.family == "small_albums":
+        for p in suite.photos:
+            if not wanted or p.name in wanted:
+                scorers[f"{p.name} in albums of {SMALL_ALBUM}"] = small_albums_scorer(p.folder, args.work / "photos" / f"{p.name}.pkl")
+                truth_people[f"{p.name} in albums of {SMALL_ALBUM}"] = sum(
+                    1 for d in p.folder.rglob("*") if d.is_dir() and any(f.is_file() for f in d.iterdir()))
+    if args.family == "linking":
+        for a, b, _ in suite.linked_pairs():
+            name = f"{a.name} + {b.name}"
+            if not wanted or name in wanted:
+                scorers[name] = linked_videos_scorer(a, b, args.work)
+                truth_people[name] = len({r["label"] for v in (a, b) for r in read_rows(v.gt / "tracks.csv")} - EXCLUDED_LABELS)
+        for p in suite.photos:
+            if not wanted or p.name in wanted:
+                scorers[f"{p.name} in 3 albums"] = albums_scorer(p.folder, args.work / "photos" / f"{p.name}.pkl")
+                truth_people[f"{p.name} in 3 albums"] = sum(1 for d in p.folder.rglob("*") if d.is_dir() and any(f.is_file() for f in d.iterdir()))
+    for v in ([] if args.family in ("linking", "small_albums") else suite.videos):
         if v.gt is not None and (not wanted or v.name in wanted):
             t0 = time.perf_counter()
             scorers[v.name] = video_scorer(v, args.work, "ccl" if args.family == "ccl" else None)
             truth_people[v.name] = len({r["label"] for r in read_rows(v.gt / "tracks.csv")} - EXCLUDED_LABELS)
             print(f"{v.name}: ready in {time.perf_counter() - t0:.0f} s", flush=True)
-    for p in suite.photos:
+    for p in ([] if args.family in ("linking", "small_albums") else suite.photos):
         if (not wanted or p.name in wanted) and not videos_only:
             scorers[p.name] = photo_scorer(p.folder, args.work / "photos" / f"{p.name}.pkl")
             truth_people[p.name] = sum(1 for d in p.folder.rglob("*") if d.is_dir() and any(f.is_file() for f in d.iterdir()))
     for name, (X, y) in embedding_sets(data_root()).items():
-        if (not wanted or name in wanted) and not videos_only:
+        if (not wanted or name in wanted) and not videos_only and args.family not in ("linking", "small_albums"):
             scorers[name] = embedding_scorer(X, y)
             truth_people[name] = len(set(y.tolist()))
     grid = configs()

@@ -1,6 +1,8 @@
 """The self-calibrating stop rule: no distance constant tied to one face network (issue 18)."""
 import json
 import subprocess
+from dataclasses import replace
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -151,3 +153,30 @@ def test_sweden_learned_features_keep_every_person_apart(tmp_path):
     scores = json.loads(subprocess.run([*cli, "eval", str(tmp_path / "sweden"), str(gt), "--json"],
                                        capture_output=True, text=True).stdout)
     assert scores["bcubed_f"] >= 0.99 and scores["num_people_pred"] == 31, scores
+
+
+def test_a_small_photo_album_keeps_its_people_apart():
+    """An album too small to calibrate on (fewer than MIN_ITEMS faces, no photo with two faces) falls back to a fixed
+    stop distance: with SFace, five celebrities' 40 photos must stay about five people (dlib's old fallback, scaled,
+    merged them into 2)."""
+    from facecluster.pipeline.photos import cluster_photo_faces, embed_photos
+
+    folder = shared_data("faces", "five_celebrities")
+    faces = embed_photos(folder, workers=2)
+    seen: dict[str, int] = {}
+    album_of_photo = np.zeros(len(faces.files), np.int64)  # each person's photos dealt round-robin into 3 albums
+    for i in np.argsort(np.asarray(faces.files), kind="stable"):
+        person = Path(faces.files[i]).parent.name
+        album_of_photo[i] = seen.get(person, 0) % 3
+        seen[person] = seen.get(person, 0) + 1
+    for k in range(3):
+        rows = np.flatnonzero(album_of_photo[faces.face_file] == k)
+        keep = np.flatnonzero(album_of_photo == k)
+        part = replace(faces, files=[faces.files[i] for i in keep], face_file=np.searchsorted(keep, faces.face_file[rows]),
+                       face_index=faces.face_index[rows], boxes=faces.boxes[rows], scores=faces.scores[rows],
+                       vectors=faces.vectors[rows])
+        assert len(rows) < 50 and (np.bincount(part.face_file) > 1).sum() < 10  # too few faces and pairs to calibrate
+        person = cluster_photo_faces(part)
+        truth = np.asarray([Path(part.files[i]).parent.name for i in part.face_file])
+        assert 4 <= person.max() + 1 <= 12, person  # a few photos of their own (profiles, sunglasses), never merged
+        assert bcubed(truth, person)[2] >= 0.85
