@@ -9,7 +9,9 @@ of ``embed_photos``; embeddings: ``cluster_embeddings``) and scored (B-cubed F, 
 the combination with the best mean B-cubed F over the OTHER sets is applied to it: that is the set's held-out
 figure. The linking family is scored on collections instead: every linked pair of clips (each clip clustered from its
 cache, its people linked to the other's) and every photo set dealt round-robin into three albums (each album
-clustered on its own, its people linked to the other albums'), on the faces of both clips or all albums. The
+clustered on its own, its people linked to the other albums'), on the faces of both clips or all albums; and, for
+every clip of at most ``FEW_PEOPLE`` people, that clip linked in turn with each other such clip it shares nobody with
+(the mean over those pairs: people who must stay apart, where few people leave the linking stop to its fallback). The
 small_albums family is scored on every photo set dealt round-robin into albums of ``SMALL_ALBUM`` photos (fewer than
 the stop rule's ``MIN_ITEMS`` faces: the fallback decides), the mean over a set's albums. The combination chosen on all sets is what the defaults should be. Writes ``results/dev_suite_loso.md`` and
 ``.json`` (``dev_suite_loso_<family>.*`` for the other families). The clothing and CCL families are scored on the
@@ -63,13 +65,15 @@ GRIDS = {
     },
     "linking": {
         # "auto": calibrated on the collection (the stop rule, people of one source being the pairs known to differ);
-        # a number: a fixed distance in SFace's units (the default network; facecluster.distances.distance_scale).
-        "linking.LINK_THRESHOLD": ["auto", 0.9, 1.1, 1.3],
-        "linking.LINK_FALLBACK": [0.3, 0.35, 0.4, 0.45],  # too few people to calibrate on (dlib units × the network's scale)
+        # "fixed": LINK_DISTANCE (dlib units × the network's scale: SFace 3.9 → 0.70, 0.78, 0.90, 1.01, 1.09).
+        "linking.LINK_THRESHOLD": ["auto", "fixed"],
+        "linking.LINK_DISTANCE": [0.18, 0.2, 0.23, 0.26, 0.28],
+        "linking.LINK_FALLBACK": [0.2, 0.25, 0.3, 0.4],  # "auto" with too few people to calibrate on (dlib units × scale)
     },
 }
 GRID = GRIDS["stop"]
 SMALL_ALBUM = 40  # photos
+FEW_PEOPLE = 6  # the linking family's unrelated pairs: clips of at most this many people
 
 
 def _target(key: str):
@@ -198,6 +202,15 @@ def linked_videos_scorer(a, b, work: Path):
     return score
 
 
+def unrelated_scorer(scorers: list):
+    """The mean (B-cubed F, people) of several collections' scorers (pairs of clips that share nobody)."""
+    def score(config: dict) -> tuple[float, int]:
+        results = [s(config) for s in scorers]
+        return float(np.mean([f for f, _ in results])), int(round(np.mean([n for _, n in results])))
+
+    return score
+
+
 def albums_scorer(folder: Path, cache: Path, albums: int = 3):
     """A function config -> (B-cubed F, people) for a photo set dealt round-robin per person into ``albums`` albums,
     each clustered on its own (K estimated), their people linked; scored on each photo's largest face."""
@@ -293,6 +306,15 @@ def main() -> None:
             if not wanted or name in wanted:
                 scorers[name] = linked_videos_scorer(a, b, args.work)
                 truth_people[name] = len({r["label"] for v in (a, b) for r in read_rows(v.gt / "tracks.csv")} - EXCLUDED_LABELS)
+        people = {v.name: {r["label"] for r in read_rows(v.gt / "tracks.csv")} - EXCLUDED_LABELS
+                  for v in suite.videos if v.gt is not None}
+        few = sorted(n for n, labels in people.items() if len(labels) <= FEW_PEOPLE)
+        for a in few:
+            others = [b for b in few if b != a and not people[a] & people[b]]
+            name = f"{a} with each unrelated clip"
+            if others and (not wanted or name in wanted):
+                scorers[name] = unrelated_scorer([linked_videos_scorer(suite.by_name(a), suite.by_name(b), args.work) for b in others])
+                truth_people[name] = len(people[a])
         for p in suite.photos:
             if not wanted or p.name in wanted:
                 scorers[f"{p.name} in 3 albums"] = albums_scorer(p.folder, args.work / "photos" / f"{p.name}.pkl")

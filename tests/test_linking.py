@@ -59,3 +59,25 @@ def test_people_of_different_networks_are_never_linked():
     assert people_document([a, b], link_people([a, b]), "auto")["network"] == "sface_2021dec"
     # Fixed distances are in dlib's units; another network's are scaled, an unknown one's are not.
     assert fallback("tracks", "sface") == fallback("tracks") * distance_scale("sface") and distance_scale("facenet") == 1.0
+
+
+def _pair_at(distance: float, dim: int = 128) -> np.ndarray:
+    """Two unit vectors (2, dim) this far apart."""
+    angle = 2 * np.arcsin(distance / 2)
+    out = np.zeros((2, dim), np.float32)
+    out[0, 0] = 1.0
+    out[1, 0], out[1, 1] = np.cos(angle), np.sin(angle)
+    return out
+
+
+def test_two_videos_of_one_person_each_link_only_the_same_person():
+    # Too few people to calibrate a stop on: the fixed distance decides. SFace's person means lie ~0.7 apart for one
+    # person across videos (Colbert at his desk and with a guest: 0.73) and ≥ 1.1 for two people (a lecturer and a
+    # talk-show host: 1.38); the fallback of the calibrated stop (1.56 with SFace) linked those two.
+    for distance, linked in ((0.73, True), (1.15, False), (1.38, False)):
+        X = _pair_at(distance)
+        a = SourcePeople("a", np.arange(1), X[:1], np.ones(1, np.int64), np.zeros(1), network="sface")
+        b = SourcePeople("b", np.arange(1), X[1:], np.ones(1, np.int64), np.zeros(1), network="sface")
+        identity = link_people([a, b])
+        assert (identity[0] == identity[1]) == linked, distance
+        assert link_people([a, b], "auto")[0] == link_people([a, b], "auto")[1]  # the calibrated stop's fallback linked them all

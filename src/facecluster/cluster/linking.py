@@ -6,10 +6,16 @@ people of different videos merge when their faces agree. A person is described
 by the mean of the base network's descriptors of its embedded faces, L2-normalised —
 never by features learned on one video, which do not compare across videos —
 and people are joined by average-linkage agglomerative clustering under the
-cannot-links, stopping at a distance calibrated on the collection itself
-(:mod:`facecluster.cluster.stop_rule`: the people of one source are the pairs known
-to be different; ``LINK_THRESHOLD = 'auto'``). Clothing never takes part: it changes
+cannot-links, stopping at a fixed distance in the network's units (``LINK_THRESHOLD = 'fixed'``:
+``LINK_DISTANCE`` in dlib's units times the network's scale, 0.9 for SFace). ``'auto'`` calibrates the
+stop on the collection itself instead (:mod:`facecluster.cluster.stop_rule`: the people of one source are
+the pairs known to be different); a number is a distance of its own. Clothing never takes part: it changes
 between episodes.
+
+Chosen leave-one-set-out (``benchmarks/loso.py --family linking`` → ``results/dev_suite_loso_linking.md``) on
+the dev suite's linked pairs of clips, its photo sets dealt into albums, and pairs of clips of a few people
+that share nobody: the calibrated stop of a collection of a few people (or its fallback, which was 1.56 with
+SFace) linked different people — a lecturer with a talk-show host, an interview's two people with a news clip's.
 """
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LINK_THRESHOLD: float | str = "auto"  # or a fixed distance between L2-normalised person means
+LINK_THRESHOLD: float | str = "fixed"  # "fixed" (LINK_DISTANCE), "auto" (calibrated) or a distance between L2-normalised person means
+LINK_DISTANCE = 0.23  # dlib units (× facecluster.distances.distance_scale: SFace 0.9)
 # Too few people to calibrate on: dlib person means (many faces each) sit closer than track means;
 # 0.4 was the best fixed distance on celebs11 split into albums (benchmarks/bench_linking.py). In dlib's units:
 # another network's is this times facecluster.distances.distance_scale(network).
@@ -69,6 +76,8 @@ def link_sources(sources: list[SourcePeople], threshold: float | str = LINK_THRE
     from facecluster.distances import distance_scale
 
     scale = distance_scale(common_network(sources))
+    if threshold == "fixed":
+        threshold = LINK_DISTANCE * scale
     model = ConstrainedAgglomerative(distance_threshold=threshold, linkage="average",
                                      fallback_threshold=LINK_FALLBACK * scale if threshold == "auto" else None)
     labels = np.asarray(model.fit_predict(X, cannot_link=cannot), np.int64)
