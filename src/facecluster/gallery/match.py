@@ -3,10 +3,10 @@
 The gallery's people and the source's people are linked exactly as the people of
 two videos are (:func:`facecluster.cluster.linking.link_sources`): average linkage
 of their mean base descriptors, with the people of the gallery kept apart from one
-another and the people of the source kept apart from one another, stopping at a
-distance calibrated on these very people (the pairs known to differ are the
-yardstick). So a source person joins at most one gallery person, no two people of
-one source join one gallery person, and a person who matches no one stays new.
+another and the people of the source kept apart from one another, stopping at the
+linking distance (:data:`facecluster.cluster.linking.LINK_THRESHOLD`). So a source
+person joins at most one gallery person, no two people of one source join one gallery
+person, and a person who matches no one stays new.
 """
 from __future__ import annotations
 
