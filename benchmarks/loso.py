@@ -1,6 +1,8 @@
 """Leave-one-set-out choice of a family of default constants on the dev suite (``--family``: ``stop``, the stop rule's;
 ``clothing``, the clothing cue's; ``ccl``, the default learner's settings; ``linking``, how people are linked across
-videos or albums; ``small_albums``, the stop distance of a photo album too small to calibrate one).
+videos or albums; ``small_albums``, the stop distance of a photo album too small to calibrate one; ``complete``,
+``single``, ``ward``: that linkage's fixed stop distance for the default network, each scored with ``--cluster`` set
+to it, on the clips and photo sets).
 
 For every labelled set of the suite (videos with ground truth, photo sets, the two embedding sets) and every
 combination of the constants in GRID, the set is clustered as a default run would (videos: ``run_video`` with the
@@ -60,6 +62,9 @@ GRIDS = {
         "ccl.output": ["combined", "learned"],
         "ccl.epochs": [10, 20, 40],
     },
+    "complete": {"registry.NETWORK_DEFAULTS.sface.complete": [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.95]},  # 1.95: dlib's 0.5 × 3.9
+    "single": {"registry.NETWORK_DEFAULTS.sface.single": [0.8, 0.9, 1.0, 1.1, 1.17, 1.3]},  # 1.17: dlib's 0.3 × 3.9
+    "ward": {"registry.NETWORK_DEFAULTS.sface.ward": [0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 4.68]},  # 4.68: dlib's 1.2 × 3.9
     "small_albums": {
         "registry.FALLBACK.faces": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45],  # dlib units × the network's scale (SFace: 3.9)
     },
@@ -73,6 +78,7 @@ GRIDS = {
 }
 GRID = GRIDS["stop"]
 SMALL_ALBUM = 40  # photos
+LINKAGE_FAMILIES = ("complete", "single", "ward")  # families scored with --cluster set to their linkage
 FEW_PEOPLE = 6  # the linking family's unrelated pairs: clips of at most this many people
 
 
@@ -86,6 +92,8 @@ def _target(key: str):
     parts = key.split(".")
     if parts[0] == "ccl":
         return variants.VARIANTS["tuned"]["ccl"], parts[1], True
+    if len(parts) == 4:
+        return getattr(modules[parts[0]], parts[1])[parts[2]], parts[3], True
     if len(parts) == 3:
         return getattr(modules[parts[0]], parts[1]), parts[2], True
     return modules[parts[0]], parts[1], False
@@ -128,10 +136,10 @@ class Patched:
             _set(k, v)
 
 
-def video_scorer(v, work: Path, learn: str | None = None):
+def video_scorer(v, work: Path, learn: str | None = None, cluster: str | None = None):
     """A function config -> (B-cubed F, people) for a clip, clustering from the cached stages (with ``learn``, that
     learner instead of the default's: the ccl family scores CCL, which is no longer the default)."""
-    cfg = PipelineConfig(workers=os.cpu_count() or 1, **({"learn": learn} if learn else {}))
+    cfg = PipelineConfig(workers=os.cpu_count() or 1, **({"learn": learn} if learn else {}), **({"cluster": cluster} if cluster else {}))
     r = run_video(v.video, work / v.name, cfg)
     rows = np.flatnonzero(r.tracks.track_ids >= 0)
     pred = [{"frame": int(r.detections.frames[i]), **dict(zip(("x1", "y1", "x2", "y2"), r.detections.boxes[i].tolist())),
@@ -260,14 +268,14 @@ def small_albums_scorer(folder: Path, cache: Path, size: int = SMALL_ALBUM):
     return score
 
 
-def photo_scorer(folder: Path, cache: Path):
+def photo_scorer(folder: Path, cache: Path, method: str = "average"):
     faces = _photo_faces(folder, cache)
     scored = largest_face_per_photo(faces.face_file, faces.boxes)
     truth = np.asarray([Path(faces.files[faces.face_file[i]]).parent.name for i in scored])
 
     def score(config: dict) -> tuple[float, int]:
         with Patched(config):
-            person = cluster_photo_faces(faces)
+            person = cluster_photo_faces(faces, method=method)
         return all_scores(truth, person[scored])["bcubed_f"], int(person.max()) + 1
 
     return score
@@ -322,15 +330,17 @@ def main() -> None:
     for v in ([] if args.family in ("linking", "small_albums") else suite.videos):
         if v.gt is not None and (not wanted or v.name in wanted):
             t0 = time.perf_counter()
-            scorers[v.name] = video_scorer(v, args.work, "ccl" if args.family == "ccl" else None)
+            scorers[v.name] = video_scorer(v, args.work, "ccl" if args.family == "ccl" else None,
+                                           args.family if args.family in LINKAGE_FAMILIES else None)
             truth_people[v.name] = len({r["label"] for r in read_rows(v.gt / "tracks.csv")} - EXCLUDED_LABELS)
             print(f"{v.name}: ready in {time.perf_counter() - t0:.0f} s", flush=True)
     for p in ([] if args.family in ("linking", "small_albums") else suite.photos):
         if (not wanted or p.name in wanted) and not videos_only:
-            scorers[p.name] = photo_scorer(p.folder, args.work / "photos" / f"{p.name}.pkl")
+            scorers[p.name] = photo_scorer(p.folder, args.work / "photos" / f"{p.name}.pkl",
+                                           args.family if args.family in LINKAGE_FAMILIES else "average")
             truth_people[p.name] = sum(1 for d in p.folder.rglob("*") if d.is_dir() and any(f.is_file() for f in d.iterdir()))
     for name, (X, y) in embedding_sets(data_root()).items():
-        if (not wanted or name in wanted) and not videos_only and args.family not in ("linking", "small_albums"):
+        if (not wanted or name in wanted) and not videos_only and args.family not in ("linking", "small_albums", *LINKAGE_FAMILIES):
             scorers[name] = embedding_scorer(X, y)
             truth_people[name] = len(set(y.tolist()))
     grid = configs()

@@ -95,3 +95,25 @@ def test_cannot_links_hold_and_labels_partition(n, seed, method, k):
     assert set(labels.tolist()) == set(range(labels.max() + 1))  # 0..P-1, none empty
     for a, b in pairs:
         assert labels[a] != labels[b]
+
+
+def test_fixed_distance_linkages_keep_sface_people_apart():
+    """Complete and single linkage stop at SFace's own distances: six people whose tracks lie ~0.85 apart (one
+    person) and ~1.41 apart (two), as SFace's do, stay six; dlib's distances times SFace's scale (complete 1.95)
+    merged them all."""
+    from facecluster.cluster.registry import DEFAULTS, fixed_distance, make_clusterer
+    from facecluster.distances import distance_scale
+
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((6, 128))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    X = np.repeat(centres, 5, axis=0) + 0.75 / np.sqrt(128) * rng.standard_normal((30, 128))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    truth = np.repeat(np.arange(6), 5)
+    for method in ("complete", "single"):
+        labels = make_clusterer(method, network="sface").fit_predict(X)
+        assert len(set(zip(labels.tolist(), truth.tolist()))) == len(set(labels.tolist())) == 6, method
+    assert fixed_distance("complete", "sface") < DEFAULTS["complete"] * distance_scale("sface")
+    old = make_clusterer("complete", threshold=DEFAULTS["complete"] * distance_scale("sface")).fit_predict(X)
+    assert len(set(old.tolist())) == 1
+    assert fixed_distance("complete", "dlib") == DEFAULTS["complete"]  # dlib's own, unchanged

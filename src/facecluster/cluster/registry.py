@@ -6,8 +6,9 @@ that number (or earlier, where only cannot-linked merges remain); without it:
 - ``average`` (the default): stop at a distance calibrated on the data itself
   (``'auto'``, :mod:`facecluster.cluster.stop_rule`), for any face network;
 - ``complete``, ``single``, ``ward``: stop at a distance threshold on L2-normalised
-  dlib features (``DEFAULTS``; calibrated with benchmarks/calibrate_threshold.py and
-  benchmarks/bench_cluster.py on the labelled data in ../shared/data);
+  features: a network's own where measured (``NETWORK_DEFAULTS``, SFace's chosen on the dev
+  suite), else dlib's (``DEFAULTS``; calibrated with benchmarks/calibrate_threshold.py and
+  benchmarks/bench_cluster.py on the labelled data in ../shared/data) times the network's scale;
 - ``finch``: the partition at hierarchy level ``DEFAULTS['finch']`` (0 = finest).
 """
 from __future__ import annotations
@@ -28,13 +29,27 @@ DEFAULTS: dict[str, float | str] = {"average": "auto", "complete": 0.5, "single"
 # (benchmarks/loso.py --family small_albums → results/dev_suite_loso_small_albums.md: 0.3 held out for all four sets,
 # mean B-cubed F 0.912; 0.45 before, which with SFace's scale merged an album of 5 people into 2, of 11 into 1: 0.368).
 FALLBACK = {"tracks": 0.3, "faces": 0.3}
-# Every fixed distance above (and the clothing cue's, the linking fallback) is in units of dlib's L2-normalised
-# descriptors; another network's are these times its scale (facecluster.distances.NETWORK_SCALE).
+# A network's own stop distances for the fixed-distance linkages, where dlib's times the network's scale do not carry
+# over: SFace's distances crowd towards 2 (unit vectors), so complete linkage's 0.5 × 3.9 = 1.95 merged nearly every
+# person (Sweden: 7 people for 31). Chosen leave-one-set-out on the dev suite's 18 clips and 4 photo sets
+# (benchmarks/loso.py --family complete|single|ward → results/dev_suite_loso_<method>.md): mean B-cubed F held out
+# complete 0.886 (0.738 at 1.95), single 0.920 (0.793 at 1.17). Ward: no held-out gain (0.783 held out against 0.798
+# for dlib's 1.2 × 3.9), so it keeps that value.
+NETWORK_DEFAULTS: dict[str, dict[str, float]] = {"sface": {"complete": 1.3, "single": 1.0, "ward": 4.68}}
+# Every other fixed distance above (and the clothing cue's, the linking distance and fallback) is in units of dlib's
+# L2-normalised descriptors; another network's are these times its scale (facecluster.distances.NETWORK_SCALE).
 
 
 def fallback(items: str, network: str | None = None) -> float:
     """The stop distance average linkage falls back to on too little evidence (``items``: tracks or faces)."""
     return FALLBACK[items] * distance_scale(network)
+
+
+def fixed_distance(method: str, network: str | None = None) -> float:
+    """The stop distance of a fixed-distance linkage (complete, single, ward) in ``network``'s units: its own where
+    measured (``NETWORK_DEFAULTS``), else dlib's times the network's scale."""
+    own = NETWORK_DEFAULTS.get(network or "dlib", {})
+    return float(own[method]) if method in own else float(DEFAULTS[method]) * distance_scale(network)
 
 
 def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: float | str | None = None, metric: str = "euclidean",
@@ -51,7 +66,7 @@ def make_clusterer(method: str, *, n_clusters: int | None = None, threshold: flo
         if n_clusters is not None:
             return ConstrainedAgglomerative(n_clusters=n_clusters, linkage=method, metric=metric)
         if threshold is None:
-            threshold = DEFAULTS[method] if method == "average" else float(DEFAULTS[method]) * distance_scale(network)
+            threshold = DEFAULTS[method] if method == "average" else fixed_distance(method, network)
         return ConstrainedAgglomerative(distance_threshold=threshold, linkage=method, metric=metric,
                                         fallback_threshold=fallback(items, network) if threshold == "auto" else None)
     if metric != "euclidean":
