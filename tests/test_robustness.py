@@ -207,6 +207,36 @@ def test_an_interrupt_turned_into_an_error_still_stops_the_run(tmp_path):
     assert "runs 1" in proc.stdout  # the second video was never started
 
 
+def test_an_interrupt_swallowed_by_a_finaliser_still_stops_the_run(tmp_path):
+    """A Ctrl-C that lands while a finaliser runs (``__del__``) is printed and swallowed by Python, and the run would
+    finish as if never interrupted (exit 0): seen now and then in the resume test. It must still end with 130."""
+    from conftest import colour_frames
+
+    video = write_video(tmp_path / "v.mp4", colour_frames([(40, 200, 40)], per_shot=10))
+    code = (
+        "import sys\n"
+        "from facecluster import errors\n"
+        "import facecluster.jobs.videos as jobs\n"
+        "original = jobs.run_video\n"
+        "class Finaliser:\n"
+        "    def __del__(self):\n"
+        "        errors.note_interrupt()  # what the SIGINT handler records before raising\n"
+        "        raise KeyboardInterrupt\n"
+        "def run_video(*args, **kwargs):\n"
+        "    result = original(*args, **kwargs)\n"
+        "    Finaliser()  # dropped at once: its KeyboardInterrupt is printed and ignored\n"
+        "    return result\n"
+        "jobs.run_video = run_video\n"
+        f"sys.argv = ['facecluster', 'run', {str(video)!r}, '-o', {str(tmp_path / 'out')!r}]\n"
+        "from facecluster.__main__ import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "Exception ignored" in proc.stderr  # the interrupt was swallowed where it landed
+    assert proc.returncode == 130, proc.stderr
+    assert "rerun the same command to resume" in proc.stderr
+
+
 def test_one_frame_video(tmp_path, astronaut):
     video = write_video(tmp_path / "one.mp4", [face_frame(astronaut, (320, 180), 150)])
     [o] = process_videos([video], tmp_path / "out", PipelineConfig(workers=1))

@@ -54,6 +54,8 @@ def main() -> None:
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (set FACECLUSTER_DEBUG=1 for a traceback)", file=sys.stderr)
         sys.exit(1)
+    if interrupted():  # a Ctrl-C that Python swallowed (raised inside a finaliser, which only prints it): still stop as one
+        _exit_interrupted()
 
 
 if __name__ == "__main__":
