@@ -27,19 +27,16 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from bench_pseudo_labels import track_labels
+from bench_pseudo_labels import ccl_links, track_labels
 from provenance import write_json, write_markdown
-from suite import load_suite, read_rows
+from suite import load_suite, scored_faces
 
 from facecluster.config import PipelineConfig
-from facecluster.learn import variants
 from facecluster.learn.mining import TrackPairs, mine_ssiam_pairs
 from facecluster.pipeline.video import run_video
-from facecluster.research.evaluate import EXCLUDED_LABELS, match_faces
 from facecluster.research.metrics import all_scores
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,16 +48,6 @@ BATCHES = 20  # batches of pairs drawn to measure a Siamese learner's pairs
 
 def name_of(method: str, variant: str) -> str:
     return method if method == "none" else f"{method} ({variant})"
-
-
-def scored_faces(r, gt: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of r.detections matched to a known ground-truth person (K,) and that person (K,)."""
-    rows = np.flatnonzero(r.tracks.track_ids >= 0)
-    pred = [{"frame": int(r.detections.frames[i]), **dict(zip(("x1", "y1", "x2", "y2"), r.detections.boxes[i].tolist())),
-             "person": str(k)} for k, i in enumerate(rows)]
-    pairs, _ = match_faces(pred, read_rows(gt / "faces.csv"))
-    scored = [(int(p), t) for p, t in pairs if t not in EXCLUDED_LABELS]
-    return rows[np.asarray([p for p, _ in scored], np.int64)], np.asarray([t for _, t in scored])
 
 
 def pair_precision(labels: np.ndarray, first: np.ndarray, second: np.ndarray, similar: np.ndarray) -> dict:
@@ -98,23 +85,6 @@ def siamese_pairs(method: str, X: np.ndarray, face_labels: np.ndarray, tids: np.
     return pair_precision(face_labels, first, second, similar)
 
 
-def ccl_links(r, X: np.ndarray, labels: np.ndarray) -> dict:
-    """CCL's (tuned) pseudo-clusters against the tracks' ground-truth labels (T,)."""
-    learner = variants.make_learner("ccl", "tuned", 0)
-    tids = r.tracks.track_ids[r.embeddings.rows]
-    learner.fit(X, tids, r.detections.frames[r.embeddings.rows])
-    pseudo = np.full(r.tracks.num_tracks, -1)
-    for t in np.unique(tids):
-        pseudo[t] = Counter(learner.pseudo_labels_[tids == t].tolist()).most_common(1)[0][0]
-    known = np.flatnonzero((labels != "") & (pseudo >= 0))
-    a, b = np.triu_indices(len(known), 1)
-    same_truth = labels[known][a] == labels[known][b]
-    same_pseudo = pseudo[known][a] == pseudo[known][b]
-    linked, correct = int(same_pseudo.sum()), int((same_pseudo & same_truth).sum())
-    return {"linked_pairs": linked, "precision": correct / linked if linked else None,
-            "recall": correct / int(same_truth.sum()) if same_truth.any() else None, "trained": bool(learner.trained_)}
-
-
 def clip_rows(v, work: Path, seeds: list[int]) -> dict:
     """Scores of every learner × cues × seed on one clip, and the evidence each learner trains on."""
     base = run_video(v.video, work / v.name, PipelineConfig(workers=os.cpu_count() or 1))
@@ -125,7 +95,7 @@ def clip_rows(v, work: Path, seeds: list[int]) -> dict:
     face_labels = track_label[tids]
     evidence = {"ssiam": siamese_pairs("ssiam", emb.vectors, face_labels, tids, base.detections.frames[emb.rows]),
                 "tsiam": siamese_pairs("tsiam", emb.vectors, face_labels, tids, base.detections.frames[emb.rows]),
-                "ccl": ccl_links(base, emb.vectors, track_label)}
+                "ccl": ccl_links(base, track_label)}
     scores: dict[str, dict[str, list]] = {}
     for method, variant in LEARNERS:
         for cues in CUES:

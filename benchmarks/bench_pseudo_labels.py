@@ -19,27 +19,44 @@ from pathlib import Path
 
 import numpy as np
 from provenance import write_markdown
-from suite import load_suite, read_rows
+from suite import load_suite, scored_faces
 
 from facecluster.config import PipelineConfig
 from facecluster.learn import variants
 from facecluster.pipeline.video import run_video
-from facecluster.research.evaluate import EXCLUDED_LABELS, match_faces
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def track_labels(r, gt: Path) -> np.ndarray:
     """(T,) each track's majority ground-truth label ('' where none is known)."""
-    rows = np.flatnonzero(r.tracks.track_ids >= 0)
-    pred = [{"frame": int(r.detections.frames[i]), **dict(zip(("x1", "y1", "x2", "y2"), r.detections.boxes[i].tolist())),
-             "person": str(k)} for k, i in enumerate(rows)]
-    pairs, _ = match_faces(pred, read_rows(gt / "faces.csv"))
+    which, truth = scored_faces(r, gt)
     votes: dict[int, Counter] = {}
-    for p, t in pairs:
-        if t not in EXCLUDED_LABELS:
-            votes.setdefault(int(r.tracks.track_ids[rows[int(p)]]), Counter())[t] += 1
+    for row, t in zip(which.tolist(), truth.tolist()):
+        votes.setdefault(int(r.tracks.track_ids[row]), Counter())[t] += 1
     return np.array([votes[t].most_common(1)[0][0] if t in votes else "" for t in range(r.tracks.num_tracks)])
+
+
+def ccl_links(r, labels: np.ndarray) -> dict:
+    """CCL (the tuned variant, seed 0) fitted on a run's embedded faces, its pseudo-clusters against the tracks'
+    ground-truth labels (T,) ('' unknown): over pairs of tracks whose people are known, the pairs it links, how many
+    of them are one person, how many pairs are one person; precision, recall (None without pairs), whether it trained."""
+    learner = variants.make_learner("ccl", "tuned", 0)
+    emb = r.embeddings
+    tids = r.tracks.track_ids[emb.rows]
+    learner.fit(emb.vectors, tids, r.detections.frames[emb.rows])
+    pseudo = np.full(r.tracks.num_tracks, -1)
+    for t in np.unique(tids):
+        pseudo[t] = Counter(learner.pseudo_labels_[tids == t].tolist()).most_common(1)[0][0]
+    known = np.flatnonzero((labels != "") & (pseudo >= 0))
+    a, b = np.triu_indices(len(known), 1)
+    same_truth = labels[known][a] == labels[known][b]
+    same_pseudo = pseudo[known][a] == pseudo[known][b]
+    linked, correct, same = int(same_pseudo.sum()), int((same_pseudo & same_truth).sum()), int(same_truth.sum())
+    return {"tracks": len(known), "pseudo_clusters": len(set(pseudo[known].tolist())), "people": len(set(labels[known].tolist())),
+            "linked_pairs": linked, "correct_pairs": correct, "same_person_pairs": same,
+            "precision": correct / linked if linked else None, "recall": correct / same if same else None,
+            "trained": bool(learner.trained_)}
 
 
 def main() -> None:
@@ -64,27 +81,13 @@ def main() -> None:
         if v.gt is None or not (args.work / v.name).is_dir():
             continue
         r = run_video(v.video, args.work / v.name, PipelineConfig(workers=os.cpu_count() or 1))
-        labels = track_labels(r, v.gt)
-        learner = variants.make_learner("ccl", "tuned", 0)
-        emb = r.embeddings
-        learner.fit(emb.vectors, r.tracks.track_ids[emb.rows], r.detections.frames[emb.rows])
-        tids = r.tracks.track_ids[emb.rows]
-        pseudo = np.full(r.tracks.num_tracks, -1)
-        for t in np.unique(tids):
-            pseudo[t] = Counter(learner.pseudo_labels_[tids == t].tolist()).most_common(1)[0][0]
-        known = np.flatnonzero((labels != "") & (pseudo >= 0))
-        a, b = np.triu_indices(len(known), 1)
-        same_truth = labels[known][a] == labels[known][b]
-        same_pseudo = pseudo[known][a] == pseudo[known][b]
-        linked, correct = int(same_pseudo.sum()), int((same_pseudo & same_truth).sum())
-        totals += [linked, correct, int(same_truth.sum())]
-        precision = correct / linked if linked else float("nan")
-        recall = correct / same_truth.sum() if same_truth.any() else float("nan")
+        c = ccl_links(r, track_labels(r, v.gt))
+        totals += [c["linked_pairs"], c["correct_pairs"], c["same_person_pairs"]]
         none_f = none_rows.get(v.name, {}).get("bcubed_f")
         ccl_f = ccl_rows.get(v.name, {}).get("held_out", [None])[0]
         fmt = lambda x: "–" if x is None or x != x else f"{x:.3f}"  # noqa: E731
-        lines.append(f"| {v.name} | {len(known)} | {len(set(pseudo[known].tolist()))} / {len(set(labels[known].tolist()))} | "
-                     f"{linked} | {fmt(precision)} | {fmt(recall)} | {'yes' if learner.trained_ else 'no'} | {fmt(none_f)} | {fmt(ccl_f)} |")
+        lines.append(f"| {v.name} | {c['tracks']} | {c['pseudo_clusters']} / {c['people']} | {c['linked_pairs']} | "
+                     f"{fmt(c['precision'])} | {fmt(c['recall'])} | {'yes' if c['trained'] else 'no'} | {fmt(none_f)} | {fmt(ccl_f)} |")
         print(lines[-1], flush=True)
     lines += ["", f"All clips: {int(totals[0])} linked pairs, precision {totals[1] / max(totals[0], 1):.3f}, recall "
                   f"{totals[1] / max(totals[2], 1):.3f}.", ""]

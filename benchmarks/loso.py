@@ -33,14 +33,14 @@ from pathlib import Path
 import numpy as np
 from datasets import data_root, embedding_sets, largest_face_per_photo
 from provenance import write_json, write_markdown
-from suite import load_suite, read_rows
+from suite import load_suite, read_rows, scored_faces
 
 from facecluster.cluster import stop_rule
 from facecluster.cluster.embeddings import cluster_embeddings
 from facecluster.config import PipelineConfig
 from facecluster.pipeline.photos import cluster_photo_faces, embed_photos
 from facecluster.pipeline.video import run_video
-from facecluster.research.evaluate import EXCLUDED_LABELS, match_faces
+from facecluster.research.evaluate import EXCLUDED_LABELS
 from facecluster.research.metrics import all_scores
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -140,14 +140,7 @@ def video_scorer(v, work: Path, learn: str | None = None, cluster: str | None = 
     """A function config -> (B-cubed F, people) for a clip, clustering from the cached stages (with ``learn``, that
     learner instead of the default's: the ccl family scores CCL, which is no longer the default)."""
     cfg = PipelineConfig(workers=os.cpu_count() or 1, **({"learn": learn} if learn else {}), **({"cluster": cluster} if cluster else {}))
-    r = run_video(v.video, work / v.name, cfg)
-    rows = np.flatnonzero(r.tracks.track_ids >= 0)
-    pred = [{"frame": int(r.detections.frames[i]), **dict(zip(("x1", "y1", "x2", "y2"), r.detections.boxes[i].tolist())),
-             "person": str(k)} for k, i in enumerate(rows)]
-    pairs, _ = match_faces(pred, read_rows(v.gt / "faces.csv"))
-    scored = [(int(p), t) for p, t in pairs if t not in EXCLUDED_LABELS]
-    which = rows[np.asarray([p for p, _ in scored], np.int64)]
-    truth = np.asarray([t for _, t in scored])
+    which, truth = scored_faces(run_video(v.video, work / v.name, cfg), v.gt)
 
     def score(config: dict) -> tuple[float, int]:
         with Patched(config):
@@ -192,15 +185,10 @@ def linked_videos_scorer(a, b, work: Path):
     sources, persons, truths = [], [], []
     for v in (a, b):
         r = run_video(v.video, work / v.name, cfg)
-        rows = np.flatnonzero(r.tracks.track_ids >= 0)
-        pred = [{"frame": int(r.detections.frames[i]), **dict(zip(("x1", "y1", "x2", "y2"), r.detections.boxes[i].tolist())),
-                 "person": str(k)} for k, i in enumerate(rows)]
-        pairs, _ = match_faces(pred, read_rows(v.gt / "faces.csv"))
-        scored = [(int(p), t) for p, t in pairs if t not in EXCLUDED_LABELS]
-        which = rows[np.asarray([p for p, _ in scored], np.int64)]
+        which, truth = scored_faces(r, v.gt)
         sources.append(people_of_video(r, v.video.stem))
         persons.append(r.track_person[r.tracks.track_ids[which]])
-        truths.append(np.asarray([t for _, t in scored]))
+        truths.append(truth)
     truth = np.concatenate(truths)
 
     def score(config: dict) -> tuple[float, int]:
@@ -219,23 +207,31 @@ def unrelated_scorer(scorers: list):
     return score
 
 
+def _albums(faces, count: int) -> list[tuple]:
+    """A photo set's faces dealt round-robin per person into ``count`` albums: per album (its faces, the rows of each
+    photo's largest face (P,), the folder person of each (P,))."""
+    from bench_linking import album_of_files, subset
+
+    album = album_of_files(faces.files, count)
+    parts = []
+    for k in range(count):
+        part = subset(faces, np.flatnonzero(album == k))
+        scored = largest_face_per_photo(part.face_file, part.boxes)
+        parts.append((part, scored, np.asarray([Path(part.files[part.face_file[i]]).parent.name for i in scored])))
+    return parts
+
+
 def albums_scorer(folder: Path, cache: Path, albums: int = 3):
     """A function config -> (B-cubed F, people) for a photo set dealt round-robin per person into ``albums`` albums,
     each clustered on its own (K estimated), their people linked; scored on each photo's largest face."""
-    from bench_linking import album_of_files, subset
-
     from facecluster.outputs.people import people_of_photos
 
-    faces = _photo_faces(folder, cache)
-    album = album_of_files(faces.files, albums)
     sources, persons, truths = [], [], []
-    for k in range(albums):
-        part = subset(faces, np.flatnonzero(album == k))
+    for k, (part, scored, truth) in enumerate(_albums(_photo_faces(folder, cache), albums)):
         person = cluster_photo_faces(part)
-        scored = largest_face_per_photo(part.face_file, part.boxes)
         sources.append(people_of_photos(part.vectors, person, "ABCDEFGH"[k], part.network))
         persons.append(person[scored])
-        truths.append(np.asarray([Path(part.files[part.face_file[i]]).parent.name for i in scored]))
+        truths.append(truth)
     truth = np.concatenate(truths)
 
     def score(config: dict) -> tuple[float, int]:
@@ -248,16 +244,8 @@ def albums_scorer(folder: Path, cache: Path, albums: int = 3):
 def small_albums_scorer(folder: Path, cache: Path, size: int = SMALL_ALBUM):
     """A function config -> (mean B-cubed F, mean people) over a photo set dealt round-robin per person into albums of
     about ``size`` photos, each clustered on its own (K estimated); scored on each photo's largest face."""
-    from bench_linking import album_of_files, subset
-
     faces = _photo_faces(folder, cache)
-    count = max(1, round(len(faces.files) / size))
-    album = album_of_files(faces.files, count)
-    parts = []
-    for k in range(count):
-        part = subset(faces, np.flatnonzero(album == k))
-        scored = largest_face_per_photo(part.face_file, part.boxes)
-        parts.append((part, scored, np.asarray([Path(part.files[part.face_file[i]]).parent.name for i in scored])))
+    parts = _albums(faces, max(1, round(len(faces.files) / size)))
 
     def score(config: dict) -> tuple[float, int]:
         with Patched(config):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from datasets import data_root
 
-from facecluster.research.evaluate import EXCLUDED_LABELS
+from facecluster.research.evaluate import EXCLUDED_LABELS, match_faces
 
 DEVSET = Path(__file__).resolve().parent / "devset"
 SHARED_KINDS = {"short_hamilton_clip": ["stage"], "sweden": ["interview", "crowd"], "simplefr_dinner": ["tv-series", "hd"],
@@ -99,3 +99,15 @@ def gt_labels(gt: Path) -> set[str]:
 
 def gt_shot_starts(gt: Path) -> np.ndarray:
     return np.asarray([int(r["first_frame"]) for r in read_rows(gt / "shots.csv")], np.int64)
+
+
+def scored_faces(result, gt: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The faces of a video run (a ``pipeline.VideoResult``) matched to a known ground-truth person: their rows in
+    result.detections (K,) and those people (K,), as ``facecluster eval`` scores them."""
+    rows = np.flatnonzero(result.tracks.track_ids >= 0)
+    boxes = result.detections.boxes
+    pred = [{"frame": int(result.detections.frames[i]), **dict(zip(("x1", "y1", "x2", "y2"), boxes[i].tolist())), "person": str(k)}
+            for k, i in enumerate(rows)]
+    pairs, _ = match_faces(pred, read_rows(gt / "faces.csv"))
+    scored = [(int(p), t) for p, t in pairs if t not in EXCLUDED_LABELS]
+    return rows[np.asarray([p for p, _ in scored], np.int64)], np.asarray([t for _, t in scored])

@@ -418,10 +418,12 @@ class KeyFrameSearch:
         if self.full_size_after[anchor]:
             small, large = split(SMALL_SIDE)
             searches = [(small, None), (large, self.coarse_side)]
-        if self._close_side(frame.rgb):
-            unsure = [(b[s < self.threshold + HALF_SURE], s[s < self.threshold + HALF_SURE]) for b, s in split(LARGE_SIDE)[1]]
-            if any(len(s) for _, s in unsure):
-                searches.append((unsure, self._close_side(frame.rgb)))
+        close = self._close_side(frame.rgb)
+        if close:
+            unsure = [(boxes[scores < self.threshold + HALF_SURE], scores[scores < self.threshold + HALF_SURE])
+                      for boxes, scores in split(LARGE_SIDE)[1]]
+            if any(len(scores) for _, scores in unsure):
+                searches.append((unsure, close))
         return searches
 
     def _result(self, frame, boxes: np.ndarray, scores: np.ndarray) -> tuple:
