@@ -81,6 +81,25 @@ def test_one_window_for_a_face_seen_on_both_sides_and_a_wider_one_for_a_face_see
     assert W.search_windows(none, none, 120, 200).shape == (0, 4)
 
 
+def test_a_large_unsure_face_gets_less_context_than_a_small_one_unless_it_was_seen_once():
+    side = W.LARGE_CONTEXT_SIDE  # frame pixels at input_scale 1
+    box = np.array([[400, 300, 400 + side, 300 + side]], float)
+    moved = box + [8, 0, 8, 0]
+    unsure = np.array([0.55])
+    both = W.search_windows((box, unsure), (moved, unsure), 1000, 1200, unsure_below=0.6)
+    reach = W.MARGIN_UNSURE_LARGE * side
+    assert np.allclose(both, [[400 - reach, 300 - reach, 408 + side + reach, 300 + side + reach]])
+    # The same face where the network sees it at half size is small: the wide context again.
+    half = W.search_windows((box, unsure), (moved, unsure), 1000, 1200, unsure_below=0.6, input_scale=0.5)
+    reach = W.MARGIN_UNSURE * side
+    assert np.allclose(half, [[400 - reach, 300 - reach, 408 + side + reach, 300 + side + reach]])
+    # Seen on one side only it may have moved: at least MARGIN_ONE_SIDE.
+    none = (np.zeros((0, 4)), np.zeros(0))
+    once = W.search_windows((box, unsure), none, 1000, 1200, unsure_below=0.6)
+    reach = max(W.MARGIN_ONE_SIDE, W.MARGIN_UNSURE_LARGE) * side
+    assert np.allclose(once, [[400 - reach, 300 - reach, 400 + side + reach, 300 + side + reach]])
+
+
 def test_windows_snap_to_the_grid_and_overlapping_ones_merge():
     cut = W.grid_windows(np.array([[5, 5, 40, 40], [45, 5, 70, 40], [150, 80, 190, 110]], float), 1.0, 1.0, 224, 128, 32)
     assert cut.tolist() == [[0, 0, 96, 64], [128, 64, 192, 128]]  # the first two share a column of cells: merged
@@ -225,6 +244,10 @@ def test_half_resolution_only_where_every_face_around_is_large_and_sure(astronau
     assert not W.large_and_sure([(big, np.array([0.95])), (small, np.array([0.9]))], sure=0.8)
     assert not W.large_and_sure([(big, np.array([0.95])), (big, np.array([0.7]))], sure=0.8)
     assert not W.large_and_sure([(np.zeros((0, 4)), np.zeros(0))] * 2, sure=0.8)
+    # A close-up is searched at half size however unsure the detector was of it; the same face seen at half scale is not.
+    close_up = np.array([[0, 0, W.HALF_ANY_SIDE, W.HALF_ANY_SIDE]], float)
+    assert W.large_and_sure([(close_up, np.array([0.55])), (big, np.array([0.9]))], sure=0.8)
+    assert not W.large_and_sure([(close_up, np.array([0.55])), (big, np.array([0.9]))], sure=0.8, scale=0.5)
     # The astronaut's face (~100 px) is found at half resolution too, in nearly the same box.
     det = make_detector("centerface")
     boxes, scores, _ = det.detect(astronaut)

@@ -65,16 +65,25 @@ from facecluster.boxes import box_iou
 from facecluster.faces.detect.base import FaceDetector, nms
 from facecluster.types import Shots
 
-CODE_VERSION = 5  # bump when a change alters what the windows find
+CODE_VERSION = 6  # bump when a change alters what the windows find
 MARGIN = 0.5  # how far a window reaches beyond the boxes of a face seen on both sides, in box sides
 MARGIN_ONE_SIDE = 1.5  # the same for a face seen on one side only (coming into view or leaving: often moving)
 # A face that scored less than UNSURE above the detector's threshold is found again only with more of the frame around it.
 UNSURE = 0.1
 MARGIN_UNSURE = 3.0
+# ...but only a small one: an unsure face this many pixels of the network input or larger is found again with
+# MARGIN_UNSURE_LARGE box sides around it (benchmarks/bench_window_context.py: of the unsure faces ≥ 96 px on the dev
+# clips, windows reaching 1 box side found all; those of 48–96 px need 1.5–3, those under 48 px 3).
+LARGE_CONTEXT_SIDE = 96.0
+MARGIN_UNSURE_LARGE = 1.0
 PAIR_IOU = 0.1  # boxes before and after with at least this IoU are taken as one face and get one window
 FULL_AREA = 0.5  # windows covering more than this share of the frame: search the frame whole
 HALF_MIN_SIDE = 64.0  # frame pixels
 HALF_SURE = 0.3  # above the detector's threshold
+# Faces this large (pixels of the network input) are searched at half size whatever their score (the dev clips'
+# faces of 192 px or more scoring under HALF_SURE above the threshold were all found at half size, 68 of 68; those of
+# 128–192 px 54 of 57, 64–128 px 138 of 149: benchmarks/bench_window_context.py).
+HALF_ANY_SIDE = 192.0
 EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
 SEED_BELOW = 0.2  # faces this far under the threshold on whole-searched frames are searched for on the frames between (0, 0.1, 0.2 leave-one-clip-out: results/dev_suite_detect_loso_seed_below.md)
 FINE_EVERY = 8  # whole-searched key frames of a shot from one anchor (searched at both sizes) to the next
@@ -89,8 +98,9 @@ LARGE_SIDE = 96  # pixels of the scaled-down frame: faces this large get windows
 
 def search_params(full_every: int) -> dict:
     """Everything that changes what the window search finds, as JSON-able values (for the detection cache key)."""
-    return {"full_every": full_every, "margin": [MARGIN, MARGIN_ONE_SIDE, MARGIN_UNSURE, UNSURE], "pair_iou": PAIR_IOU,
-            "full_area": FULL_AREA, "half": [HALF_MIN_SIDE, HALF_SURE], "edge": EDGE_PX, "seed_below": SEED_BELOW,
+    return {"full_every": full_every, "margin": [MARGIN, MARGIN_ONE_SIDE, MARGIN_UNSURE, UNSURE],
+            "large_context": [LARGE_CONTEXT_SIDE, MARGIN_UNSURE_LARGE], "pair_iou": PAIR_IOU,
+            "full_area": FULL_AREA, "half": [HALF_MIN_SIDE, HALF_SURE, HALF_ANY_SIDE], "edge": EDGE_PX, "seed_below": SEED_BELOW,
             "code": CODE_VERSION}
 
 
@@ -140,13 +150,14 @@ def full_key_frames(key: np.ndarray, shots: Shots, full_every: int) -> np.ndarra
 
 
 def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], height: int, width: int,
-                   unsure_below: float = 0.0) -> np.ndarray:
+                   unsure_below: float = 0.0, input_scale: float = 1.0) -> np.ndarray:
     """Windows to search on a frame between two whole-searched ones: (W, 4) float64 x1, y1, x2, y2 in frame pixels.
 
     before, after: the faces found on the frames either side, as boxes (B, 4) and scores (B,). Each face's
     box (or boxes) widened on each side by ``MARGIN`` box sides (``MARGIN_ONE_SIDE`` for a face seen on one
-    side only; ``MARGIN_UNSURE`` for a face that scored below ``unsure_below`` wherever it was seen), clipped
-    to the frame."""
+    side only; ``MARGIN_UNSURE`` for a face that scored below ``unsure_below`` wherever it was seen, or
+    ``MARGIN_UNSURE_LARGE`` where that face is ``LARGE_CONTEXT_SIDE`` pixels or more of the network input, whose
+    pixels are ``input_scale`` to a frame pixel), clipped to the frame."""
     from scipy.optimize import linear_sum_assignment  # here, not at start-up: ~0.5 s of CPU
 
     (b_boxes, b_scores), (a_boxes, a_scores) = before, after
@@ -168,7 +179,12 @@ def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarra
     windows = []
     for boxes, score in groups:
         face = float(np.max(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
-        margin = MARGIN_UNSURE if score < unsure_below else MARGIN if len(boxes) == 2 else MARGIN_ONE_SIDE
+        if score < unsure_below:
+            margin = MARGIN_UNSURE_LARGE if face * input_scale >= LARGE_CONTEXT_SIDE else MARGIN_UNSURE
+        else:
+            margin = MARGIN if len(boxes) == 2 else MARGIN_ONE_SIDE
+        if len(boxes) == 1:  # seen on one side only: it may have moved
+            margin = max(margin, MARGIN_ONE_SIDE)
         reach = margin * face
         windows.append((max(0.0, boxes[:, 0].min() - reach), max(0.0, boxes[:, 1].min() - reach),
                         min(float(width), boxes[:, 2].max() + reach), min(float(height), boxes[:, 3].max() + reach)))
@@ -177,14 +193,15 @@ def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarra
 
 def large_and_sure(faces: Sequence[tuple[np.ndarray, np.ndarray]], sure: float, scale: float = 1.0) -> bool:
     """Whether every face (boxes (B, 4) in frame pixels, scores (B,)) is at least ``HALF_MIN_SIDE`` pixels of the
-    network input (``scale`` of them to a frame pixel) and scored ``sure`` or more: then the faces between are
-    searched at half that input's resolution."""
+    network input (``scale`` of them to a frame pixel) and scored ``sure`` or more, or is ``HALF_ANY_SIDE`` pixels or
+    more: then the faces between are searched at half that input's resolution."""
     boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4) for b, _ in faces])
     scores = np.concatenate([np.asarray(s, np.float64) for _, s in faces])
     if not len(boxes):
         return False
     sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    return bool(sides.min() * scale >= HALF_MIN_SIDE and scores.min() >= sure)
+    sides = sides * scale
+    return bool(((sides >= HALF_MIN_SIDE) & (scores >= sure) | (sides >= HALF_ANY_SIDE)).all())
 
 
 def _area(w: np.ndarray) -> float:
@@ -513,8 +530,9 @@ class KeyFrameSearch:
             for f in ready:
                 sides = [self._faces_at(n) for n in self.around[f.index]]  # faces before and after
                 searches += [(f, faces, size) for faces, size in self._window_searches(f, sides)]
-            windows = [search_windows(*faces, *f.rgb.shape[:2], self.threshold + UNSURE) for f, faces, _ in searches]
             scales = [self.detector.input_side(*f.rgb.shape[:2], size) / max(f.rgb.shape[:2]) for f, _, size in searches]
+            windows = [search_windows(*faces, *f.rgb.shape[:2], self.threshold + UNSURE, scale)
+                       for (f, faces, _), scale in zip(searches, scales)]
             halves = [large_and_sure(faces, self.threshold + HALF_SURE, scale) for (_, faces, _), scale in zip(searches, scales)]
             found = detect_in_windows(self.detector, [f.rgb for f, _, _ in searches], windows, halves, [size for *_, size in searches])
             parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
