@@ -11,7 +11,9 @@ wider window around that box, ``MARGIN_ONE_SIDE`` box sides. A face that scored 
 detector's threshold (less than ``UNSURE`` above it) gets ``MARGIN_UNSURE`` box sides: the
 network's score for a face depends on the frame around it, well beyond the face (on
 Hamilton, a face of 37 px scoring 0.52 in the whole frame scored 0.39 in a window 0.5 box
-sides wider, 0.46 at 1 and 0.52 at 3), and without that context such faces were lost.
+sides wider, 0.46 at 1 and 0.52 at 3), and without that context such faces were lost. A large
+face needs much less (``MARGIN_UNSURE_LARGE`` from ``LARGE_CONTEXT_SIDE`` pixels of the network
+input): three box sides around a TV close-up are the whole frame.
 
 The windows are cut from the very pixels the network sees for the whole frame (the
 detector's :meth:`~facecluster.faces.detect.base.FaceDetector.network_input`), their
@@ -19,7 +21,7 @@ corners on the network's stride grid, so that a face well inside a window gets t
 box and score it gets in the whole frame. Windows that overlap are merged; where the
 windows would cover more than ``FULL_AREA`` of the frame, the frame is searched whole.
 Where every face on both sides is large (``HALF_MIN_SIDE`` px or more) and sure (``HALF_SURE``
-above the threshold), the windows are cut from the network input scaled to half its size
+above the threshold), or larger still (``HALF_ANY_SIDE``), the windows are cut from the network input scaled to half its size
 where its sides stay multiples of the grid (a quarter of the cost; on Sweden's close-ups ~1.3 s of its ~15 s of detection, with the
 same faces found on the dev clips and the two joined).
 
@@ -71,19 +73,21 @@ MARGIN_ONE_SIDE = 1.5  # the same for a face seen on one side only (coming into 
 # A face that scored less than UNSURE above the detector's threshold is found again only with more of the frame around it.
 UNSURE = 0.1
 MARGIN_UNSURE = 3.0
-# ...but only a small one: an unsure face this many pixels of the network input or larger is found again with
-# MARGIN_UNSURE_LARGE box sides around it (benchmarks/bench_window_context.py: of the unsure faces ≥ 96 px on the dev
-# clips, windows reaching 1 box side found all; those of 48–96 px need 1.5–3, those under 48 px 3).
+# ...but only a small one: an unsure face this many pixels of the network input or larger (longer side) is found again
+# with MARGIN_UNSURE_LARGE box sides around it: chosen leave-one-clip-out from 0/48/96/192 as the smallest size from
+# which every unsure face of the other clips was found with that margin (96 for each clip; 252 of 252 such faces found,
+# of 48–96 px 291 of 305; benchmarks/bench_window_context.py → results/window_context.md).
 LARGE_CONTEXT_SIDE = 96.0
 MARGIN_UNSURE_LARGE = 1.0
 PAIR_IOU = 0.1  # boxes before and after with at least this IoU are taken as one face and get one window
 FULL_AREA = 0.5  # windows covering more than this share of the frame: search the frame whole
 HALF_MIN_SIDE = 64.0  # frame pixels
 HALF_SURE = 0.3  # above the detector's threshold
-# Faces this large (pixels of the network input) are searched at half size whatever their score (the dev clips'
-# faces of 192 px or more scoring under HALF_SURE above the threshold were all found at half size, 68 of 68; those of
-# 128–192 px 54 of 57, 64–128 px 138 of 149: benchmarks/bench_window_context.py).
-HALF_ANY_SIDE = 192.0
+# Faces this large (shorter side, pixels of the network input) are searched at half size whatever their score: chosen
+# leave-one-clip-out from 64/128/192/256 as the smallest size from which every unsure face of the other clips was found
+# at half size (128 for each clip; unsure faces of 128 px or more found at half size: 87 of 87, of 64–128 px 144 of
+# 148; benchmarks/bench_window_context.py → results/window_context.md).
+HALF_ANY_SIDE = 128.0
 EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
 SEED_BELOW = 0.2  # faces this far under the threshold on whole-searched frames are searched for on the frames between (0, 0.1, 0.2 leave-one-clip-out: results/dev_suite_detect_loso_seed_below.md)
 FINE_EVERY = 8  # whole-searched key frames of a shot from one anchor (searched at both sizes) to the next
