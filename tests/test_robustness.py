@@ -1,5 +1,6 @@
 """Odd input, interrupted runs and output-folder safety (issue 7)."""
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -50,6 +51,28 @@ def test_output_folder_safety(tmp_path, demo_video):
     (out2 / "demo").symlink_to(elsewhere, target_is_directory=True)
     [o] = process_videos([demo_video], out2, PipelineConfig(), force=True)
     assert "symbolic link" in o.error and list(elsewhere.iterdir()) == []
+
+
+def test_a_rerun_removes_the_temporary_files_a_killed_run_left(tmp_path, demo_video):
+    """Hidden temporaries (what a SIGKILL leaves mid-write) older than STALE_TEMPORARY_S go on the next run; a fresh one
+    (another run writing into the same folder now) and the user's own files stay."""
+    from facecluster.cache import STALE_TEMPORARY_S
+
+    out = tmp_path / "out"
+    [o] = process_videos([demo_video], out, PipelineConfig())
+    assert o.error is None
+    folder = out / "demo"
+    stale = [folder / ".clusters.json-k1ll3d.tmp", folder / "cache" / ".detect-k1ll3d.npz.tmp"]
+    fresh = folder / "cache" / ".embed-wr1t1ng.npz.tmp"
+    for path in [*stale, fresh]:
+        path.write_bytes(b"half a file")
+    old = time.time() - STALE_TEMPORARY_S - 60
+    for path in stale:
+        os.utime(path, (old, old))
+    [o] = process_videos([demo_video], out, PipelineConfig())
+    assert o.error is None
+    assert not any(p.exists() for p in stale) and fresh.exists()
+    assert (folder / "clusters.json").is_file()
 
 
 def test_rotated_phone_video(tmp_path, astronaut):

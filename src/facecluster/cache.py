@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,29 @@ class StageCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+STALE_TEMPORARY_S = 600.0  # a hidden temporary file this old was left by a killed run, not being written now
+
+
+def remove_stale_temporaries(folder: str | Path, older_than_s: float = STALE_TEMPORARY_S) -> int:
+    """Remove the hidden temporary files (``.<name>-<random>.tmp``, as :class:`StageCache`, :func:`atomic_write_text`
+    and the report's crops name them) that a killed run left anywhere under ``folder``, a run's own output folder,
+    once they are ``older_than_s`` seconds old (a run writing into the same folder now is left alone). Returns how
+    many were removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    now = time.time()
+    removed = 0
+    for path in folder.rglob(".*.tmp"):
+        try:
+            if path.is_file() and not path.is_symlink() and now - path.stat().st_mtime >= older_than_s:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # renamed or removed by its writer meanwhile
+    return removed
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from facecluster.cache import remove_stale_temporaries
 from facecluster.cluster.linking import SourcePeople
 from facecluster.faces.embed import network_id, resolve_embedder
 from facecluster.outputs.folders import check_output_folder
@@ -35,6 +36,7 @@ def process_photos(root: str | Path, out_root: str | Path, *, num_people: int | 
     root = Path(root)
     folder = Path(out_root) / (root.resolve().name or "photos")
     check_output_folder(folder, force, inputs=[root, *inputs])
+    remove_stale_temporaries(folder)  # what a killed run left half-written
     faces = embed_photos(root, workers=workers, network=network, embedder=embedder, cache_dir=folder / "cache", hook=hook, warn=warn)
     t1 = time.perf_counter()
     person = cluster_photo_faces(faces, num_people=num_people, method=cluster, threshold=distance_threshold, learn=learn, seed=seed,

@@ -11,6 +11,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from facecluster.cache import remove_stale_temporaries
 from facecluster.cluster.linking import SourcePeople
 from facecluster.config import PipelineConfig
 from facecluster.errors import FaceclusterError, InputError, interrupted
@@ -57,6 +58,7 @@ def process_one_video(path: Path, out_root: Path, config: PipelineConfig, *, hoo
         outcome.error = str(exc)
         _close(hook)
         return outcome
+    remove_stale_temporaries(folder)  # what a killed run left half-written
     try:
         result, names = corrected(run_video(path, folder, config, hook=hook, force=force), folder)
         write_video_outputs(result, folder, parquet=parquet, names=names)
