@@ -86,9 +86,13 @@ def test_a_large_unsure_face_gets_less_context_than_a_small_one_unless_it_was_se
     box = np.array([[400, 300, 400 + side, 300 + side]], float)
     moved = box + [8, 0, 8, 0]
     unsure = np.array([0.55])
-    both = W.search_windows((box, unsure), (moved, unsure), 1000, 1200, unsure_below=0.6)
+    both = W.search_windows((box, unsure), (moved, unsure), 1000, 1200, unsure_below=0.6, threshold=0.5)
     reach = W.MARGIN_UNSURE_LARGE * side
     assert np.allclose(both, [[400 - reach, 300 - reach, 408 + side + reach, 300 + side + reach]])
+    # A seed (under the detector's threshold) keeps the wide context however large.
+    seed = W.search_windows((box, unsure), (moved, unsure), 1000, 1200, unsure_below=0.6, threshold=0.58)
+    reach = W.MARGIN_UNSURE * side
+    assert np.allclose(seed, [[400 - reach, 300 - reach, 408 + side + reach, 300 + side + reach]])
     # The same face where the network sees it at half size is small: the wide context again.
     half = W.search_windows((box, unsure), (moved, unsure), 1000, 1200, unsure_below=0.6, input_scale=0.5)
     reach = W.MARGIN_UNSURE * side
@@ -248,6 +252,9 @@ def test_half_resolution_only_where_every_face_around_is_large_and_sure(astronau
     close_up = np.array([[0, 0, W.HALF_ANY_SIDE, W.HALF_ANY_SIDE]], float)
     assert W.large_and_sure([(close_up, np.array([0.55])), (big, np.array([0.9]))], sure=0.8)
     assert not W.large_and_sure([(close_up, np.array([0.55])), (big, np.array([0.9]))], sure=0.8, scale=0.5)
+    # ...but only a detected one: a seed under the threshold is no face yet.
+    assert W.large_and_sure([(close_up, np.array([0.55]))], sure=0.8, threshold=0.5)
+    assert not W.large_and_sure([(close_up, np.array([0.45]))], sure=0.8, threshold=0.5)
     # The astronaut's face (~100 px) is found at half resolution too, in nearly the same box.
     det = make_detector("centerface")
     boxes, scores, _ = det.detect(astronaut)

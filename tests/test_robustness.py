@@ -55,7 +55,7 @@ def test_output_folder_safety(tmp_path, demo_video):
 
 def test_a_rerun_removes_the_temporary_files_a_killed_run_left(tmp_path, demo_video):
     """Hidden temporaries (what a SIGKILL leaves mid-write) older than STALE_TEMPORARY_S go on the next run; a fresh one
-    (another run writing into the same folder now) and the user's own files stay."""
+    (another run writing into the same folder now) stays."""
     from facecluster.cache import STALE_TEMPORARY_S
 
     out = tmp_path / "out"

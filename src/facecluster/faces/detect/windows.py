@@ -67,7 +67,7 @@ from facecluster.boxes import box_iou
 from facecluster.faces.detect.base import FaceDetector, nms
 from facecluster.types import Shots
 
-CODE_VERSION = 6  # bump when a change alters what the windows find
+CODE_VERSION = 7  # bump when a change alters what the windows find
 MARGIN = 0.5  # how far a window reaches beyond the boxes of a face seen on both sides, in box sides
 MARGIN_ONE_SIDE = 1.5  # the same for a face seen on one side only (coming into view or leaving: often moving)
 # A face that scored less than UNSURE above the detector's threshold is found again only with more of the frame around it.
@@ -155,14 +155,15 @@ def full_key_frames(key: np.ndarray, shots: Shots, full_every: int) -> np.ndarra
 
 
 def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], height: int, width: int,
-                   unsure_below: float = 0.0, input_scale: float = 1.0) -> np.ndarray:
+                   unsure_below: float = 0.0, input_scale: float = 1.0, threshold: float = 0.0) -> np.ndarray:
     """Windows to search on a frame between two whole-searched ones: (W, 4) float64 x1, y1, x2, y2 in frame pixels.
 
     before, after: the faces found on the frames either side, as boxes (B, 4) and scores (B,). Each face's
     box (or boxes) widened on each side by ``MARGIN`` box sides (``MARGIN_ONE_SIDE`` for a face seen on one
     side only; ``MARGIN_UNSURE`` for a face that scored below ``unsure_below`` wherever it was seen, or
     ``MARGIN_UNSURE_LARGE`` where that face is ``LARGE_CONTEXT_SIDE`` pixels or more of the network input, whose
-    pixels are ``input_scale`` to a frame pixel), clipped to the frame."""
+    pixels are ``input_scale`` to a frame pixel, and was detected: scored ``threshold`` or more; a seed under it keeps
+    the wide context), clipped to the frame."""
     from scipy.optimize import linear_sum_assignment  # here, not at start-up: ~0.5 s of CPU
 
     (b_boxes, b_scores), (a_boxes, a_scores) = before, after
@@ -185,7 +186,8 @@ def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarra
     for boxes, score in groups:
         face = float(np.max(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
         if score < unsure_below:
-            margin = MARGIN_UNSURE_LARGE if face * input_scale >= LARGE_CONTEXT_SIDE else MARGIN_UNSURE
+            large = face * input_scale >= LARGE_CONTEXT_SIDE and score >= threshold
+            margin = MARGIN_UNSURE_LARGE if large else MARGIN_UNSURE
         else:
             margin = MARGIN if len(boxes) == 2 else MARGIN_ONE_SIDE
         if len(boxes) == 1:  # seen on one side only: it may have moved
@@ -196,17 +198,19 @@ def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarra
     return np.asarray(windows, np.float64).reshape(-1, 4)
 
 
-def large_and_sure(faces: Sequence[tuple[np.ndarray, np.ndarray]], sure: float, scale: float = 1.0) -> bool:
+def large_and_sure(faces: Sequence[tuple[np.ndarray, np.ndarray]], sure: float, scale: float = 1.0,
+                   threshold: float = 0.0) -> bool:
     """Whether every face (boxes (B, 4) in frame pixels, scores (B,)) is at least ``HALF_MIN_SIDE`` pixels of the
     network input (``scale`` of them to a frame pixel) and scored ``sure`` or more, or is ``HALF_ANY_SIDE`` pixels or
-    more: then the faces between are searched at half that input's resolution."""
+    more and was detected (scored ``threshold`` or more: a seed under it is no face yet, and at half size a frame-sized
+    blur scored 0.53 on Sweden): then the faces between are searched at half that input's resolution."""
     boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4) for b, _ in faces])
     scores = np.concatenate([np.asarray(s, np.float64) for _, s in faces])
     if not len(boxes):
         return False
     sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     sides = sides * scale
-    return bool(((sides >= HALF_MIN_SIDE) & (scores >= sure) | (sides >= HALF_ANY_SIDE)).all())
+    return bool(((sides >= HALF_MIN_SIDE) & (scores >= sure) | (sides >= HALF_ANY_SIDE) & (scores >= threshold)).all())
 
 
 def _area(w: np.ndarray) -> float:
@@ -536,9 +540,10 @@ class KeyFrameSearch:
                 sides = [self._faces_at(n) for n in self.around[f.index]]  # faces before and after
                 searches += [(f, faces, size) for faces, size in self._window_searches(f, sides)]
             scales = [self.detector.input_side(*f.rgb.shape[:2], size) / max(f.rgb.shape[:2]) for f, _, size in searches]
-            windows = [search_windows(*faces, *f.rgb.shape[:2], self.threshold + UNSURE, scale)
+            windows = [search_windows(*faces, *f.rgb.shape[:2], self.threshold + UNSURE, scale, self.threshold)
                        for (f, faces, _), scale in zip(searches, scales)]
-            halves = [large_and_sure(faces, self.threshold + HALF_SURE, scale) for (_, faces, _), scale in zip(searches, scales)]
+            halves = [large_and_sure(faces, self.threshold + HALF_SURE, scale, self.threshold)
+                      for (_, faces, _), scale in zip(searches, scales)]
             found = detect_in_windows(self.detector, [f.rgb for f, _, _ in searches], windows, halves, [size for *_, size in searches])
             parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
             for (frame, _, _), faces in zip(searches, found):
