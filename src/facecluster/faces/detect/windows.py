@@ -87,7 +87,8 @@ HALF_SURE = 0.3  # above the detector's threshold
 # benchmarks/bench_window_context.py (results/window_context.md) chose 128 leave-one-clip-out from 64/128/192/256, the
 # smallest size from which every unsure face of the other clips was found at half size (unsure faces of 128 px or more:
 # 87 of 87; 64–128 px: 144 of 148); but on the dev suite 128 lost faces (Joker's recall 0.9916 → 0.9885, one person
-# more; supernatural_a 0.9980 → 0.9973) where 192 lost none on any clip (results/dev_suite_ctx*.json): 192 it is.
+# more; supernatural_a 0.9980 → 0.9973) where 192 lost none on any clip (results/dev_suite_ctx128.json against the
+# first 192 run, both while seeds still qualified; dev_suite_ctx192.json is the final one): 192 it is.
 HALF_ANY_SIDE = 192.0
 EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
 SEED_BELOW = 0.2  # faces this far under the threshold on whole-searched frames are searched for on the frames between (0, 0.1, 0.2 leave-one-clip-out: results/dev_suite_detect_loso_seed_below.md)
