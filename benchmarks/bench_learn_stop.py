@@ -42,7 +42,9 @@ MODES = ("learned rule", "base quantile")
 
 def cluster(base, learned: np.ndarray | None, mode: str, network: str, threshold: float) -> tuple[np.ndarray, int]:
     """Person of each track (T,) (-1: not a face) for the base run's tracks, with the base track features
-    (``learned`` None) or the learned ones (T, D); and the number of cannot-link pairs among the kept tracks."""
+    (``learned`` None, ``mode`` "none") or the learned ones (T, D) stopped as ``mode`` says (one of ``MODES``); and the
+    number of cannot-link pairs among the kept tracks. ``threshold``: the detector's score threshold (for the
+    not-a-face filter)."""
     tracks, det = base.tracks, base.detections
     base_features = base.track_features
     first, last = track_spans(tracks, det)
@@ -83,14 +85,14 @@ def main() -> None:
         if v.gt is None:
             continue
         base = run_video(v.video, args.work / v.name, PipelineConfig(workers=workers, cues="face"))
-        network, threshold = base_config = (PipelineConfig().network, PipelineConfig().score_threshold)
+        network, threshold = PipelineConfig().network, PipelineConfig().score_threshold
         which, truth = scored_faces(base, v.gt)
 
         def score(labels: np.ndarray) -> tuple[float, int]:
             person = labels[base.tracks.track_ids[which]]
             return all_scores(truth, person)["bcubed_f"], len(set(labels[labels >= 0].tolist()))
 
-        labels, n_cannot = cluster(base, None, "none", *base_config)
+        labels, n_cannot = cluster(base, None, "none", network, threshold)
         row = {"set": v.name, "cannot_pairs": n_cannot, "none": score(labels)}
         for learner in learners:
             runs = {mode: [] for mode in MODES}
