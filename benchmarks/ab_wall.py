@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import write_json, write_markdown
+from provenance import commit, write_json, write_markdown
 from suite import load_suite
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -38,13 +38,6 @@ def one_run(code: Path, video: Path, options: list[str], out: Path) -> dict:
     wall = time.perf_counter() - t0
     timings = json.loads((out / video.stem / "timings.json").read_text())
     return {"wall_s": wall, "detect_s": timings["detect"]}
-
-
-def commit_of(code: Path) -> str:
-    try:
-        return subprocess.run(["git", "-C", str(code), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main() -> None:
@@ -68,7 +61,7 @@ def main() -> None:
                     runs.setdefault(name, {}).setdefault(side, []).append(r)
                     print(rep, name, side, r, flush=True)
     lines = [f"# A/B wall time: {args.label}", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
-             f"A: `{args.a}` at {commit_of(args.a)}; B: `{args.b}` at {commit_of(args.b)}; options: `{args.options or '(defaults)'}`; "
+             f"A: `{args.a}` at {commit(args.a)}; B: `{args.b}` at {commit(args.b)}; options: `{args.options or '(defaults)'}`; "
              f"{args.reps} repetitions.", "",
              "| clip | A wall s | B wall s | B ÷ A wall | A detect s | B detect s | B ÷ A detect |", "|---|---|---|---|---|---|---|"]
     for name, sides in runs.items():
@@ -79,8 +72,8 @@ def main() -> None:
         fmt = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
         lines.append(f"| {name} | {fmt(a_wall)} | {fmt(b_wall)} | **{ratio:.2f}** | {fmt(a_det)} | {fmt(b_det)} | {det_ratio:.2f} |")
     write_markdown(RESULTS / f"ab_{args.label}.md", "\n".join(lines), "ab_wall.py")
-    write_json(RESULTS / f"ab_{args.label}.json", {"a": str(args.a), "b": str(args.b), "a_commit": commit_of(args.a),
-                                                   "b_commit": commit_of(args.b), "runs": runs}, "ab_wall.py")
+    write_json(RESULTS / f"ab_{args.label}.json", {"a": str(args.a), "b": str(args.b), "a_commit": commit(args.a),
+                                                   "b_commit": commit(args.b), "runs": runs}, "ab_wall.py")
     print("\n".join(lines))
 
 

@@ -80,12 +80,12 @@ def main() -> None:
     learners = args.learners.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     workers = os.cpu_count() or 1
+    network, threshold = PipelineConfig().network, PipelineConfig().score_threshold
     rows = []
     for v in load_suite().videos:
         if v.gt is None:
             continue
         base = run_video(v.video, args.work / v.name, PipelineConfig(workers=workers, cues="face"))
-        network, threshold = PipelineConfig().network, PipelineConfig().score_threshold
         which, truth = scored_faces(base, v.gt)
 
         def score(labels: np.ndarray) -> tuple[float, int]:

@@ -186,11 +186,12 @@ def search_windows(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarra
     windows = []
     for boxes, score in groups:
         face = float(np.max(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
-        if score < unsure_below:
-            large = face * input_scale >= LARGE_CONTEXT_SIDE and score >= threshold
-            margin = MARGIN_UNSURE_LARGE if large else MARGIN_UNSURE
+        if score >= unsure_below:
+            margin = MARGIN
+        elif face * input_scale >= LARGE_CONTEXT_SIDE and score >= threshold:
+            margin = MARGIN_UNSURE_LARGE
         else:
-            margin = MARGIN if len(boxes) == 2 else MARGIN_ONE_SIDE
+            margin = MARGIN_UNSURE
         if len(boxes) == 1:  # seen on one side only: it may have moved
             margin = max(margin, MARGIN_ONE_SIDE)
         reach = margin * face
