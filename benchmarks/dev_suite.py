@@ -59,7 +59,7 @@ def score_video(v: VideoSet, out: Path, wall: float) -> dict:
     e = evaluate_dirs(folder, v.gt)
     row.update({"bcubed_f": round(e["bcubed_f"], 4), "wcp": round(e["wcp"], 4), "people_true": e["num_people_true"],
                 "detection_recall": round(e["detection_recall"], 4), "detection_precision": round(e["detection_precision"], 4),
-                "shot_f1": round(e["cut_f1"], 4), "cuts_missed": e["cuts_missed"], "cuts_extra": e["cuts_extra"],
+                "shot_f1": round(e["cut_f1"], 4), "shot_f1_strict": round(e["cut_f1_strict"], 4), "cuts_missed": e["cuts_missed"], "cuts_extra": e["cuts_extra"],
                 "impure_tracks": e["impure_tracks"], "impure": e["impure"]})
     return row
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from datasets import data_root
 
-from facecluster.research.evaluate import EXCLUDED_LABELS, match_faces
+from facecluster.research.evaluate import EXCLUDED_LABELS, match_faces, read_shots_csv
 
 DEVSET = Path(__file__).resolve().parent / "devset"
 SHARED_KINDS = {"short_hamilton_clip": ["stage"], "sweden": ["interview", "crowd"], "simplefr_dinner": ["tv-series", "hd"],
@@ -98,7 +98,12 @@ def gt_labels(gt: Path) -> set[str]:
 
 
 def gt_shot_starts(gt: Path) -> np.ndarray:
-    return np.asarray([int(r["first_frame"]) for r in read_rows(gt / "shots.csv")], np.int64)
+    return read_shots_csv(gt / "shots.csv")[0]
+
+
+def gt_transitions(gt: Path) -> dict[int, tuple[int, int]]:
+    """The labelled gradual transitions: the first frame of the shot each leads into → its (first, last) frames."""
+    return read_shots_csv(gt / "shots.csv")[1]
 
 
 def scored_faces(result, gt: Path) -> tuple[np.ndarray, np.ndarray]:

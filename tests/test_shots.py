@@ -53,7 +53,7 @@ def test_thumbnail_decoding_finds_the_same_shots():
 @pytest.mark.parametrize("seed", range(6))
 def test_shot_stream_settles_frames_as_the_whole_sequence_decides(seed):
     """Frame by frame, ShotStream finds detect_cuts' cuts, and tells each frame its shot's start and whether it
-    ends its shot no later than window + 2 frames after it."""
+    ends its shot no later than delay + 2 frames after it."""
     from facecluster.video.shots import ShotDetectorParams, ShotStream, shots_from_cuts
 
     rng = np.random.default_rng(seed)
@@ -62,17 +62,22 @@ def test_shot_stream_settles_frames_as_the_whole_sequence_decides(seed):
     base = rng.uniform(size=(8, 256 + 64 * 36)).astype(np.float32)
     scene = np.cumsum(rng.uniform(size=n) < 0.03) % 8
     signatures = base[scene] + rng.normal(scale=0.02, size=(n, base.shape[1])).astype(np.float32)
+    for start in rng.integers(0, max(n - 20, 1), size=3):  # gradual transitions: blends over 4-16 frames
+        length = int(rng.integers(4, 17))
+        w = np.linspace(0, 1, length, dtype=np.float32)[:, None]
+        a, b = base[rng.integers(8)], base[rng.integers(8)]
+        signatures[start : start + length] = ((1 - w) * a + w * b)[: n - start]
     stream, settled = ShotStream(), []
     for f, signature in enumerate(signatures):
         out = stream.push(signature)
-        assert all(g <= f - ShotDetectorParams().window - 1 for g, _, _ in out)
+        assert all(g <= f - ShotDetectorParams().delay - 1 for g, _, _ in out)
         settled += out
     settled += stream.finish()
     scores = np.zeros(n, np.float32)
     from facecluster.video.shots import change_scores
 
     scores[1:] = [change_scores(np.stack([signatures[i - 1], signatures[i]]))[1] for i in range(1, n)]
-    cuts = detect_cuts(scores)
+    cuts = detect_cuts(scores, signatures=signatures)
     assert stream.cuts == cuts.tolist()
     shots = shots_from_cuts(cuts, n)
     assert [f for f, _, _ in settled] == list(range(n))
@@ -80,3 +85,54 @@ def test_shot_stream_settles_frames_as_the_whole_sequence_decides(seed):
     assert [s for _, s, _ in settled] == shots.starts[shot_of].tolist()
     assert [last for _, _, last in settled] == (np.arange(n) == shots.ends[shot_of]).tolist()
     assert np.array_equal(stream.shots().starts, shots.starts) and np.array_equal(stream.shots().ends, shots.ends)
+
+
+def _texture(seed: int, size: tuple[int, int] = (360, 640)) -> np.ndarray:
+    """(H, W, 3) uint8: smooth random colour blobs, a stand-in for a shot's picture."""
+    import cv2
+
+    noise = np.random.default_rng(seed).uniform(0, 255, size=(size[0] // 40, size[1] // 40, 3)).astype(np.float32)
+    return cv2.resize(noise, size[::-1], interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.uint8)
+
+
+def _cuts(frames: list[np.ndarray], **params) -> list[int]:
+    from facecluster.video.shots import ShotDetectorParams
+
+    return detect_shots(np.stack([frame_signature(f) for f in frames]), ShotDetectorParams(**params)).starts[1:].tolist()
+
+
+def test_a_dissolve_is_one_cut_inside_it():
+    a, b = _texture(1).astype(np.float32), _texture(2).astype(np.float32)
+    dissolve = [((1 - w) * a + w * b).astype(np.uint8) for w in np.linspace(0, 1, 10)[1:-1]]
+    frames = [a.astype(np.uint8)] * 40 + dissolve + [b.astype(np.uint8)] * 40  # frames 40-47 blend
+    cuts = _cuts(frames)
+    assert len(cuts) == 1 and 40 <= cuts[0] <= 48, cuts
+    assert _cuts(frames, gradual_max_len=0) == []  # no single frame stands out: hard cuts alone miss it
+
+
+def test_no_cut_in_a_pan_or_a_passing_shadow():
+    wide = _texture(3, (360, 1400))
+    pan = [wide[:, 8 * i : 8 * i + 640] for i in range(90)]  # 8 px a frame, steady
+    base = _texture(4)
+    # A shadow sweeps in over 6 frames and back out over 5: a hump of change, but the picture ends as it began.
+    shadow = [base] * 30 + [(base * np.where(np.arange(640)[None, :, None] < 80 * k, 0.3, 1.0)).astype(np.uint8)
+                            for k in [*range(1, 7), *range(5, 0, -1)]] + [base] * 30
+    assert _cuts(pan) == [] and _cuts(shadow) == []
+
+
+@pytest.mark.parametrize("speed, frames", [(20, 12), (15, 16), (10, 20)])
+def test_no_cut_where_the_camera_moves_to_a_new_view_and_stops(speed, frames):
+    """A pan of 200-240 px (a third of the frame) that starts and stops within the longest transition: a hump of change with calm on
+    both sides and a new picture after it, which only the alignment check tells from a wipe."""
+    wide = _texture(3, (360, 1400))
+    position = [0] * 30 + [speed * i for i in range(1, frames + 1)] + [speed * frames] * 30
+    pan = [wide[:, p : p + 640] for p in position]
+    assert _cuts(pan) == []
+    from facecluster.video import shots
+
+    real = shots.CAMERA_MOVE_RESIDUAL
+    try:
+        shots.CAMERA_MOVE_RESIDUAL = 0.0  # without the check, the move reads as a transition
+        assert len(_cuts(pan)) == 1
+    finally:
+        shots.CAMERA_MOVE_RESIDUAL = real

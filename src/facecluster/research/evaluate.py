@@ -8,7 +8,8 @@ person ids with true labels over the matched faces whose label is neither
 ``false`` nor ``unsure``. A predicted track is impure where it holds at least
 ``IMPURE_MIN_FACES`` matched faces of each of two people. Where the ground truth
 has ``shots.csv`` and the run its ``clusters.json``, the cuts are scored too
-(within ``CUT_TOLERANCE`` frames).
+(within ``CUT_TOLERANCE`` frames, or anywhere in a gradual transition the
+ground truth spans).
 """
 from __future__ import annotations
 
@@ -89,19 +90,35 @@ def impure_tracks(pred_rows: list[dict], true_rows: list[dict], min_iou: float =
     return out
 
 
+def read_shots_csv(path: Path) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
+    """Ground-truth shots (``shot,first_frame,last_frame``, optionally ``transition_first,transition_last``):
+    the first frame of each shot (S,) int64, and for a shot that a gradual transition (dissolve, wipe, zoom) leads
+    into, its first frame → the transition's (first, last) frames, as the labeller saw them."""
+    starts, transitions = [], {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            start = int(row["first_frame"])
+            starts.append(start)
+            if (row.get("transition_first") or "").strip():
+                transitions[start] = (int(row["transition_first"]), int(row["transition_last"]))
+    return np.asarray(starts, np.int64), transitions
+
+
 def cut_scores(pred_dir: Path, gt_dir: Path) -> dict | None:
     """Cut precision, recall, F1 and the missed / extra cuts of a run's shots (clusters.json) against the ground
-    truth's shots.csv; None where either is missing."""
+    truth's shots.csv (a cut found anywhere in a labelled gradual transition counts), and ``f1_strict``: the F1
+    with every cut matched within CUT_TOLERANCE frames of its labelled frame; None where either is missing."""
     import json
 
     from facecluster.video.shots import boundary_f1
 
     if not (gt_dir / "shots.csv").is_file() or not (pred_dir / "clusters.json").is_file():
         return None
-    with open(gt_dir / "shots.csv", newline="", encoding="utf-8") as f:
-        true = [int(r["first_frame"]) for r in csv.DictReader(f)]
-    pred = [int(a) for a, _ in json.loads((pred_dir / "clusters.json").read_text(encoding="utf-8")).get("shots", [])]
-    return boundary_f1(np.asarray(pred), np.asarray(true), CUT_TOLERANCE)
+    true, transitions = read_shots_csv(gt_dir / "shots.csv")
+    pred = np.asarray([int(a) for a, _ in json.loads((pred_dir / "clusters.json").read_text(encoding="utf-8")).get("shots", [])])
+    scores = boundary_f1(pred, true, CUT_TOLERANCE, transitions)
+    scores["f1_strict"] = boundary_f1(pred, true, CUT_TOLERANCE)["f1"]
+    return scores
 
 
 def evaluate_dirs(pred_dir: str | Path, gt_dir: str | Path, min_iou: float = 0.5) -> dict:
@@ -135,6 +152,6 @@ def evaluate_dirs(pred_dir: str | Path, gt_dir: str | Path, min_iou: float = 0.5
         result["impure"] = impure
     cuts = cut_scores(Path(pred_dir), Path(gt_dir))
     if cuts is not None:
-        result.update({"cut_precision": cuts["precision"], "cut_recall": cuts["recall"], "cut_f1": cuts["f1"],
+        result.update({"cut_precision": cuts["precision"], "cut_recall": cuts["recall"], "cut_f1": cuts["f1"], "cut_f1_strict": cuts["f1_strict"],
                        "cuts_missed": cuts["missed"], "cuts_extra": cuts["extra"]})
     return result

@@ -11,6 +11,16 @@ A cut is declared at frame t when the combined score at t is high enough in
 absolute terms *and* stands well above the scores of the frames around it (a
 peak: a ratio to their median, which adapts to the local level of change and
 rejects motion and lighting drift).
+
+A gradual transition (a dissolve, a wipe, a zoom or blur between two shots)
+spreads its change over several frames, so no single frame stands out. It is
+found as a *hump*: a run of at most ``gradual_max_len`` frames whose scores
+stay above a share of their peak, with calm frames on both sides, across which
+the picture has changed a lot (the frame before the hump against its last
+frame) and much more than within the same number of frames before and after it
+(which rejects pans and motion that go on), and that a camera move does not
+explain (the two grey thumbnails aligned by phase correlation still differ).
+The cut is put at the hump's peak.
 """
 from __future__ import annotations
 
@@ -24,7 +34,7 @@ import numpy as np
 from facecluster.types import Shots
 from facecluster.video.decode import iter_frames, prefetched
 
-CODE_VERSION = 3  # bump when a change alters the shots found
+CODE_VERSION = 4  # bump when a change alters the shots found
 THUMB_SIZE = (64, 36)
 HIST_BINS = (16, 4, 4)
 
@@ -44,23 +54,29 @@ def frame_signature(rgb: np.ndarray) -> np.ndarray:
 STRUCTURE_WEIGHT = 0.5  # share of the structure signal in the cut score (chosen on the dev suite: benchmarks/bench_shots.py)
 
 
-def change_scores(signatures: np.ndarray, lag: int = 1, structure_weight: float = STRUCTURE_WEIGHT) -> np.ndarray:
-    """Score of a cut before each frame: (F,) float32, ``scores[0] = 0``.
+def signature_change(a: np.ndarray, b: np.ndarray, structure_weight: float = STRUCTURE_WEIGHT) -> np.ndarray:
+    """Cut score between signatures a and b, row by row: (N,) float32 in [0, 1] for a, b (N, 256 + 2304).
 
-    signatures: (F, 256 + 2304) from :func:`frame_signature`. The score is
-    ``(1 - w) * mean(histogram distance, grey difference) + w * structure difference`` to frame t-lag,
-    each in [0, 1], w = ``structure_weight``.
-    """
+    ``(1 - w) * mean(histogram distance, grey difference) + w * structure difference``, w = ``structure_weight``."""
     n_hist = int(np.prod(HIST_BINS))
+    hist_d = 0.5 * np.abs(a[:, :n_hist] - b[:, :n_hist]).sum(axis=1)
+    grey_a, grey_b = a[:, n_hist:], b[:, n_hist:]
+    grey_d = np.abs(grey_a - grey_b).mean(axis=1)
+    z_a = (grey_a - grey_a.mean(axis=1, keepdims=True)) / (grey_a.std(axis=1, keepdims=True) + 0.02)
+    z_b = (grey_b - grey_b.mean(axis=1, keepdims=True)) / (grey_b.std(axis=1, keepdims=True) + 0.02)
+    structure_d = np.minimum(np.abs(z_a - z_b).mean(axis=1) / 1.13, 1.0)
+    return ((1 - structure_weight) * 0.5 * (hist_d + grey_d) + structure_weight * structure_d).astype(np.float32)
+
+
+def change_scores(signatures: np.ndarray, lag: int = 1, structure_weight: float = STRUCTURE_WEIGHT) -> np.ndarray:
+    """Score of a cut before each frame: (F,) float32, ``scores[0] = 0``: :func:`signature_change` of frame t
+    against frame t - lag.
+
+    signatures: (F, 256 + 2304) from :func:`frame_signature`."""
     scores = np.zeros(len(signatures), np.float32)
     if len(signatures) <= lag:
         return scores
-    hist, grey = signatures[:, :n_hist], signatures[:, n_hist:]
-    hist_d = 0.5 * np.abs(hist[lag:] - hist[:-lag]).sum(axis=1)
-    grey_d = np.abs(grey[lag:] - grey[:-lag]).mean(axis=1)
-    z = (grey - grey.mean(axis=1, keepdims=True)) / (grey.std(axis=1, keepdims=True) + 0.02)
-    structure_d = np.minimum(np.abs(z[lag:] - z[:-lag]).mean(axis=1) / 1.13, 1.0)
-    scores[lag:] = (1 - structure_weight) * 0.5 * (hist_d + grey_d) + structure_weight * structure_d
+    scores[lag:] = signature_change(signatures[lag:], signatures[:-lag], structure_weight)
     return scores
 
 
@@ -71,19 +87,105 @@ class ShotDetectorParams:
     that neighbourhood; min_shot_len: frames; a cut closer than this to the previous is dropped; structure_weight:
     the structure signal's share of the score. threshold, peak_ratio and structure_weight were chosen on the dev
     suite's ground-truth shots (benchmarks/bench_shots.py → results/shots.md: pooled cut F1 0.936 held out, against
-    0.886 for the earlier 0.15 / 4.0 on luma and colour alone, which missed 8 of the 10 cuts of a black-and-white film)."""
+    0.886 for the earlier 0.15 / 4.0 on luma and colour alone, which missed 8 of the 10 cuts of a black-and-white film).
+
+    Gradual transitions (see the module's docstring; the hump's peak must reach ``threshold``): gradual_edge: the share of the peak's score under which a frame is outside the hump; gradual_max_len: the
+    longest hump, frames; gradual_min_change: the least change across the hump; gradual_flank_ratio: how many
+    times the change across the hump must exceed the larger change over as many frames before or after it
+    (+ 0.02). Chosen on the dev suite (bench_shots.py → results/shots.md); gradual_max_len = 0 turns them off."""
 
     threshold: float = 0.08
     peak_ratio: float = 3.0
     window: int = 8
     min_shot_len: int = 6
     structure_weight: float = STRUCTURE_WEIGHT
+    gradual_edge: float = 0.4
+    gradual_max_len: int = 24
+    gradual_min_change: float = 0.4
+    gradual_flank_ratio: float = 1.5
+
+    @property
+    def delay(self) -> int:
+        """Frames after t whose scores and signatures deciding a cut at t reads (before it: as many + 1)."""
+        return max(self.window, 2 * self.gradual_max_len + 1)
 
 
-def _is_cut(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams, previous_cut: int | None) -> bool:
-    """Whether a shot starts at frame t ≥ 1, from the (n,) float32 cut scores (only t ± ``params.window`` are read)."""
+SignatureOf = Callable[[int], np.ndarray]  # frame index -> its (256 + 2304,) signature
+
+
+def _ends_gradual_transition(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams, signature: SignatureOf) -> bool:
+    """Whether frame t, the peak of its neighbourhood's scores, is the peak of a gradual transition (a hump).
+
+    Reads scores[t - gradual_max_len : t + gradual_max_len + 1] and the signatures of frames
+    t - 2 * gradual_max_len - 1 .. t + 2 * gradual_max_len (clipped to 0 .. n - 1)."""
+    p = params
+    s = float(scores[t])
+    if p.gradual_max_len <= 0 or s < p.threshold:
+        return False
+    edge = p.gradual_edge * s
+    first = t
+    while first - 1 >= 1 and scores[first - 1] >= edge and t - first < p.gradual_max_len:
+        first -= 1
+    last = t
+    while last + 1 < n and scores[last + 1] >= edge and last - t < p.gradual_max_len:
+        last += 1
+    length = last - first + 1
+    if length > p.gradual_max_len:
+        return False  # change that goes on (motion), not a transition
+    before = first - 1  # the last frame of the old shot; `last` is the first settled frame of the new one
+    pairs = np.asarray([[before, last], [max(0, before - length), before], [last, min(n - 1, last + length)]])
+    sig_a = np.stack([signature(int(i)) for i in pairs[:, 0]])
+    sig_b = np.stack([signature(int(i)) for i in pairs[:, 1]])
+    across, flank_before, flank_after = signature_change(sig_a, sig_b, p.structure_weight).tolist()
+    if across < p.gradual_min_change or across < p.gradual_flank_ratio * (max(flank_before, flank_after) + 0.02):
+        return False
+    return not camera_moved(sig_a[0], sig_b[0])
+
+
+CAMERA_MOVE_RESIDUAL = 0.5  # a camera move leaves under this share of the structure difference once aligned
+
+
+def camera_moved(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether a camera move (a pan or tilt of up to about a third of the frame) explains the change between two signatures:
+    their grey thumbnails, aligned by the shift that phase correlation finds, differ in structure (on their
+    overlap) by under ``CAMERA_MOVE_RESIDUAL`` of what they differ unaligned. A dissolve or wipe is not explained so.
+
+    before, after: (256 + 2304,) signatures from :func:`frame_signature`."""
+    n_hist = int(np.prod(HIST_BINS))
+    w, h = THUMB_SIZE
+    a = before[n_hist:].reshape(h, w).astype(np.float32)
+    b = after[n_hist:].reshape(h, w).astype(np.float32)
+    (dx, dy), _ = cv2.phaseCorrelate(a, b, _hanning())
+    sx, sy = int(round(dx)), int(round(dy))
+    if (sx == 0 and sy == 0) or abs(sx) > w // 2 or abs(sy) > h // 2:
+        return False
+    y0, y1, x0, x1 = max(0, -sy), h - max(0, sy), max(0, -sx), w - max(0, sx)
+
+    def structure(x: np.ndarray, y: np.ndarray) -> float:
+        zx = (x - x.mean()) / (x.std() + 0.02)
+        zy = (y - y.mean()) / (y.std() + 0.02)
+        return float(np.abs(zx - zy).mean())
+
+    return structure(a[y0:y1, x0:x1], b[y0 + sy : y1 + sy, x0 + sx : x1 + sx]) < CAMERA_MOVE_RESIDUAL * structure(a, b)
+
+
+_HANNING: list[np.ndarray] = []
+
+
+def _hanning() -> np.ndarray:
+    if not _HANNING:
+        _HANNING.append(cv2.createHanningWindow(THUMB_SIZE, cv2.CV_32F))
+    return _HANNING[0]
+
+
+def _is_cut(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams, previous_cut: int | None,
+            signature: SignatureOf | None = None) -> bool:
+    """Whether a shot starts at frame t ≥ 1, from the (n,) float32 cut scores (only t ± ``params.delay`` are read)
+    and, for gradual transitions, the frames' signatures (none: hard cuts only)."""
     s = float(scores[t])
     if s < params.threshold:
+        return False
+    if previous_cut is not None and t - previous_cut < params.min_shot_len:
         return False
     lo, hi = max(1, t - params.window), min(n, t + params.window + 1)
     neighbours = np.concatenate([scores[lo:t], scores[t + 1 : hi]])
@@ -91,17 +193,21 @@ def _is_cut(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams, prev
     if neighbours.size and neighbours.max() > s:
         return False
     local = float(np.median(neighbours)) if neighbours.size else 0.0
-    if s < params.peak_ratio * (local + 0.01):
-        return False
-    return previous_cut is None or t - previous_cut >= params.min_shot_len
+    if s >= params.peak_ratio * (local + 0.01):
+        return True
+    return signature is not None and _ends_gradual_transition(scores, t, n, params, signature)
 
 
-def detect_cuts(scores: np.ndarray, params: ShotDetectorParams = ShotDetectorParams()) -> np.ndarray:
-    """Frame indices where a new shot starts (never 0), ascending int64 array."""
+def detect_cuts(scores: np.ndarray, params: ShotDetectorParams = ShotDetectorParams(),
+                signatures: np.ndarray | None = None) -> np.ndarray:
+    """Frame indices where a new shot starts (never 0), ascending int64 array. scores: (F,) from
+    :func:`change_scores`; signatures: their (F, 256 + 2304) signatures, for gradual transitions (None: hard cuts
+    only)."""
     scores = np.asarray(scores, np.float32)
+    signature = None if signatures is None else (lambda i: signatures[i])
     cuts: list[int] = []
     for t in range(1, len(scores)):
-        if _is_cut(scores, t, len(scores), params, cuts[-1] if cuts else None):
+        if _is_cut(scores, t, len(scores), params, cuts[-1] if cuts else None, signature):
             cuts.append(t)
     return np.asarray(cuts, np.int64)
 
@@ -111,16 +217,17 @@ class ShotStream:
 
     :meth:`push` takes each frame's signature (:func:`frame_signature`) in order and returns the frames
     whose shot is now settled, as (frame, first frame of its shot, whether it is its shot's last frame):
-    a cut at t is decided once the scores up to t + ``window`` are in, so frame f is settled
-    ``window`` + 2 frames later. :meth:`finish` settles the rest at the video's end. Keeps one float32
-    score a frame; the cuts and shots are exactly :func:`detect_cuts`' and :func:`shots_from_cuts`'."""
+    a cut at t is decided once the scores and signatures up to t + ``params.delay`` are in, so frame f is settled
+    ``delay`` + 2 frames later (49 + 2 by default: the longest gradual transition and as many frames after it).
+    :meth:`finish` settles the rest at the video's end. Keeps one float32 score a frame and the signatures of the
+    last 2 × ``delay`` + 2 frames; the cuts and shots are exactly :func:`detect_cuts`' and :func:`shots_from_cuts`'."""
 
     def __init__(self, params: ShotDetectorParams = ShotDetectorParams()) -> None:
         self.params = params
         self.scores = np.zeros(1024, np.float32)
         self.count = 0  # frames pushed
         self.cuts: list[int] = []
-        self._previous: np.ndarray | None = None
+        self._recent: dict[int, np.ndarray] = {}  # frame -> signature, the last 2 * delay + 2 frames
         self._decided = 1  # the next frame whose cut is to be decided (frame 0 never starts a shot)
         self._next = 0  # the next frame to settle
         self._start = 0  # the first frame of its shot
@@ -128,14 +235,16 @@ class ShotStream:
         self._ended = False
 
     def push(self, signature: np.ndarray) -> list[tuple[int, int, bool]]:
-        score = 0.0 if self._previous is None else float(
-            change_scores(np.stack([self._previous, signature]), structure_weight=self.params.structure_weight)[1])
-        self._previous = signature
+        previous = self._recent.get(self.count - 1)
+        score = 0.0 if previous is None else float(
+            signature_change(previous[None], signature[None], self.params.structure_weight)[0])
+        self._recent[self.count] = signature
+        self._recent.pop(self.count - 2 * self.params.delay - 2, None)
         if self.count == len(self.scores):
             self.scores = np.concatenate([self.scores, np.zeros_like(self.scores)])
         self.scores[self.count] = score
         self.count += 1
-        while self._decided + self.params.window + 1 <= self.count:
+        while self._decided + self.params.delay + 1 <= self.count:
             self._decide(self._decided)
         return self._settle()
 
@@ -150,7 +259,7 @@ class ShotStream:
         return shots_from_cuts(np.asarray(self.cuts, np.int64), self.count)
 
     def _decide(self, t: int) -> None:
-        if _is_cut(self.scores, t, self.count, self.params, self.cuts[-1] if self.cuts else None):
+        if _is_cut(self.scores, t, self.count, self.params, self.cuts[-1] if self.cuts else None, self._recent.__getitem__):
             self.cuts.append(t)
         self._decided = t + 1
 
@@ -178,21 +287,28 @@ def shots_from_cuts(cuts: np.ndarray, num_frames: int) -> Shots:
 
 def detect_shots(signatures: np.ndarray, params: ShotDetectorParams = ShotDetectorParams()) -> Shots:
     """Shots of a video from its per-frame signatures (F, ...)."""
-    return shots_from_cuts(detect_cuts(change_scores(signatures, structure_weight=params.structure_weight), params), len(signatures))
+    scores = change_scores(signatures, structure_weight=params.structure_weight)
+    return shots_from_cuts(detect_cuts(scores, params, signatures), len(signatures))
 
 
-def boundary_f1(pred_starts: np.ndarray, true_starts: np.ndarray, tolerance: int = 1) -> dict[str, float]:
+def boundary_f1(pred_starts: np.ndarray, true_starts: np.ndarray, tolerance: int = 1,
+                transitions: dict[int, tuple[int, int]] | None = None) -> dict[str, float]:
     """Precision, recall and F1 of predicted cut frames vs true ones (frame 0 excluded),
     matching each true cut to at most one predicted cut within ``tolerance`` frames; the true cuts
-    ``missed`` and the predicted ones ``extra`` (lists of frames)."""
+    ``missed`` and the predicted ones ``extra`` (lists of frames). ``transitions`` maps a true cut that ends a
+    gradual transition to the transition's (first, last) frames: a predicted cut anywhere in them (± tolerance)
+    matches it, as TRECVID matches gradual transitions by overlap."""
     pred = sorted(int(x) for x in pred_starts if x > 0)
     true = sorted(int(x) for x in true_starts if x > 0)
+    transitions = transitions or {}
     used: set[int] = set()
     missed = []
     for t in true:
+        first, last = transitions.get(t, (t, t))
+        lo, hi = min(first, t) - tolerance, max(last, t) + tolerance
         best = None
         for i, p in enumerate(pred):
-            if i not in used and abs(p - t) <= tolerance and (best is None or abs(p - t) < abs(pred[best] - t)):
+            if i not in used and lo <= p <= hi and (best is None or abs(p - t) < abs(pred[best] - t)):
                 best = i
         if best is None:
             missed.append(t)
