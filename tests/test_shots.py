@@ -1,5 +1,6 @@
 import csv
 
+import cv2
 import numpy as np
 import pytest
 from conftest import colour_frames, shared_data, write_video
@@ -50,7 +51,7 @@ def test_thumbnail_decoding_finds_the_same_shots():
     assert np.array_equal(shots.starts, detect_shots(sigs).starts) and len(times) == len(sigs)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))  # seeds 5 and 7 have a cut that only the gradual test finds
 def test_shot_stream_settles_frames_as_the_whole_sequence_decides(seed):
     """Frame by frame, ShotStream finds detect_cuts' cuts, and tells each frame its shot's start and whether it
     ends its shot no later than delay + 2 frames after it."""
@@ -58,15 +59,18 @@ def test_shot_stream_settles_frames_as_the_whole_sequence_decides(seed):
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 400))
-    # Signatures whose change scores have peaks (cuts), drift and noise: a histogram part and a grey part.
-    base = rng.uniform(size=(8, 256 + 64 * 36)).astype(np.float32)
+    # Frames of 8 pictures with noise; half the picture changes are dissolves of 3-9 frames.
+    pictures = np.stack([cv2.resize(_texture(int(s), (144, 256)), (64, 36), interpolation=cv2.INTER_AREA)
+                         for s in rng.integers(0, 10**6, size=8)]).astype(np.float32)
     scene = np.cumsum(rng.uniform(size=n) < 0.03) % 8
-    signatures = base[scene] + rng.normal(scale=0.02, size=(n, base.shape[1])).astype(np.float32)
-    for start in rng.integers(0, max(n - 20, 1), size=3):  # gradual transitions: blends over 4-16 frames
-        length = int(rng.integers(4, 17))
-        w = np.linspace(0, 1, length, dtype=np.float32)[:, None]
-        a, b = base[rng.integers(8)], base[rng.integers(8)]
-        signatures[start : start + length] = ((1 - w) * a + w * b)[: n - start]
+    frames = pictures[scene] + rng.normal(scale=2.0, size=(n, 36, 64, 3)).astype(np.float32)
+    for c in np.flatnonzero(np.diff(scene)) + 1:
+        if rng.uniform() < 0.5:
+            lo = max(0, c - int(rng.integers(3, 10)) // 2)
+            hi = min(n, lo + int(rng.integers(3, 10)))
+            w = np.linspace(0, 1, hi - lo + 2, dtype=np.float32)[1:-1, None, None, None]
+            frames[lo:hi] = (1 - w) * pictures[scene[c - 1]] + w * pictures[scene[c]]
+    signatures = np.stack([frame_signature(f) for f in frames.clip(0, 255).astype(np.uint8)])
     stream, settled = ShotStream(), []
     for f, signature in enumerate(signatures):
         out = stream.push(signature)
@@ -89,8 +93,6 @@ def test_shot_stream_settles_frames_as_the_whole_sequence_decides(seed):
 
 def _texture(seed: int, size: tuple[int, int] = (360, 640)) -> np.ndarray:
     """(H, W, 3) uint8: smooth random colour blobs, a stand-in for a shot's picture."""
-    import cv2
-
     noise = np.random.default_rng(seed).uniform(0, 255, size=(size[0] // 40, size[1] // 40, 3)).astype(np.float32)
     return cv2.resize(noise, size[::-1], interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.uint8)
 
@@ -108,6 +110,13 @@ def test_a_dissolve_is_one_cut_inside_it():
     cuts = _cuts(frames)
     assert len(cuts) == 1 and 40 <= cuts[0] <= 48, cuts
     assert _cuts(frames, gradual_max_len=0) == []  # no single frame stands out: hard cuts alone miss it
+    from facecluster.video.shots import ShotStream
+
+    stream = ShotStream()
+    for f in frames:
+        stream.push(frame_signature(f))
+    stream.finish()
+    assert stream.cuts == cuts  # frame by frame, the same cut
 
 
 def test_no_cut_in_a_pan_or_a_passing_shadow():
@@ -120,9 +129,9 @@ def test_no_cut_in_a_pan_or_a_passing_shadow():
     assert _cuts(pan) == [] and _cuts(shadow) == []
 
 
-@pytest.mark.parametrize("speed, frames", [(20, 12), (15, 16), (10, 20)])
+@pytest.mark.parametrize("speed, frames", [(20, 10), (16, 12)])
 def test_no_cut_where_the_camera_moves_to_a_new_view_and_stops(speed, frames):
-    """A pan of 200-240 px (a third of the frame) that starts and stops within the longest transition: a hump of change with calm on
+    """A pan of about 200 px (a third of the frame) that starts and stops within the longest transition: a hump of change with calm on
     both sides and a new picture after it, which only the alignment check tells from a wipe."""
     wide = _texture(3, (360, 1400))
     position = [0] * 30 + [speed * i for i in range(1, frames + 1)] + [speed * frames] * 30

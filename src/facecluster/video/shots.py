@@ -89,10 +89,12 @@ class ShotDetectorParams:
     suite's ground-truth shots (benchmarks/bench_shots.py → results/shots.md: pooled cut F1 0.936 held out, against
     0.886 for the earlier 0.15 / 4.0 on luma and colour alone, which missed 8 of the 10 cuts of a black-and-white film).
 
-    Gradual transitions (see the module's docstring; the hump's peak must reach ``threshold``): gradual_edge: the share of the peak's score under which a frame is outside the hump; gradual_max_len: the
-    longest hump, frames; gradual_min_change: the least change across the hump; gradual_flank_ratio: how many
-    times the change across the hump must exceed the larger change over as many frames before or after it
-    (+ 0.02). Chosen on the dev suite (bench_shots.py → results/shots.md); gradual_max_len = 0 turns them off."""
+    Gradual transitions (see the module's docstring; the hump's peak must reach ``threshold``): gradual_edge: the
+    share of the peak's score under which a frame is outside the hump; gradual_max_len: the longest hump, frames;
+    gradual_lookahead: the most frames of it after its peak, and of the calm compared after it (a frame's shot is
+    settled about twice this many frames later, so the frames decoded meanwhile are held); gradual_min_change: the least change across the hump; gradual_flank_ratio: how many
+    times the change across the hump must exceed the larger change over as many frames before it or (up to
+    gradual_lookahead) after it (+ 0.02). Chosen on the dev suite (bench_shots.py → results/shots.md); gradual_max_len = 0 turns them off."""
 
     threshold: float = 0.08
     peak_ratio: float = 3.0
@@ -101,13 +103,14 @@ class ShotDetectorParams:
     structure_weight: float = STRUCTURE_WEIGHT
     gradual_edge: float = 0.4
     gradual_max_len: int = 24
-    gradual_min_change: float = 0.4
+    gradual_lookahead: int = 12
+    gradual_min_change: float = 0.5
     gradual_flank_ratio: float = 1.5
 
     @property
     def delay(self) -> int:
         """Frames after t whose scores and signatures deciding a cut at t reads (before it: as many + 1)."""
-        return max(self.window, 2 * self.gradual_max_len + 1)
+        return max(self.window, 2 * self.gradual_lookahead)
 
 
 SignatureOf = Callable[[int], np.ndarray]  # frame index -> its (256 + 2304,) signature
@@ -116,24 +119,29 @@ SignatureOf = Callable[[int], np.ndarray]  # frame index -> its (256 + 2304,) si
 def _ends_gradual_transition(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams, signature: SignatureOf) -> bool:
     """Whether frame t, the peak of its neighbourhood's scores, is the peak of a gradual transition (a hump).
 
-    Reads scores[t - gradual_max_len : t + gradual_max_len + 1] and the signatures of frames
-    t - 2 * gradual_max_len - 1 .. t + 2 * gradual_max_len (clipped to 0 .. n - 1)."""
+    Reads scores[t - gradual_max_len : t + gradual_lookahead + 2] and the signatures of frames
+    t - 2 * gradual_max_len - 1 .. t + 2 * gradual_lookahead (clipped to 0 .. n - 1)."""
     p = params
     s = float(scores[t])
     if p.gradual_max_len <= 0 or s < p.threshold:
         return False
     edge = p.gradual_edge * s
     first = t
-    while first - 1 >= 1 and scores[first - 1] >= edge and t - first < p.gradual_max_len:
+    while first - 1 >= 1 and scores[first - 1] >= edge:
+        if t - first >= p.gradual_max_len:
+            return False  # change that goes on (motion), not a transition
         first -= 1
     last = t
-    while last + 1 < n and scores[last + 1] >= edge and last - t < p.gradual_max_len:
+    while last + 1 < n and scores[last + 1] >= edge:
+        if last - t >= p.gradual_lookahead:
+            return False
         last += 1
     length = last - first + 1
     if length > p.gradual_max_len:
-        return False  # change that goes on (motion), not a transition
+        return False
     before = first - 1  # the last frame of the old shot; `last` is the first settled frame of the new one
-    pairs = np.asarray([[before, last], [max(0, before - length), before], [last, min(n - 1, last + length)]])
+    after = min(n - 1, last + min(length, p.gradual_lookahead))
+    pairs = np.asarray([[before, last], [max(0, before - length), before], [last, after]])
     sig_a = np.stack([signature(int(i)) for i in pairs[:, 0]])
     sig_b = np.stack([signature(int(i)) for i in pairs[:, 1]])
     across, flank_before, flank_after = signature_change(sig_a, sig_b, p.structure_weight).tolist()
@@ -218,16 +226,16 @@ class ShotStream:
     :meth:`push` takes each frame's signature (:func:`frame_signature`) in order and returns the frames
     whose shot is now settled, as (frame, first frame of its shot, whether it is its shot's last frame):
     a cut at t is decided once the scores and signatures up to t + ``params.delay`` are in, so frame f is settled
-    ``delay`` + 2 frames later (49 + 2 by default: the longest gradual transition and as many frames after it).
-    :meth:`finish` settles the rest at the video's end. Keeps one float32 score a frame and the signatures of the
-    last 2 × ``delay`` + 2 frames; the cuts and shots are exactly :func:`detect_cuts`' and :func:`shots_from_cuts`'."""
+    ``delay`` + 2 frames later (24 + 2 by default: a gradual transition's frames after its peak and as many after
+    them). :meth:`finish` settles the rest at the video's end. Keeps one float32 score a frame and the signatures
+    of the last ``delay`` + 2 × ``gradual_max_len`` + 2 frames (74: 0.8 MB); the cuts and shots are exactly :func:`detect_cuts`' and :func:`shots_from_cuts`'."""
 
     def __init__(self, params: ShotDetectorParams = ShotDetectorParams()) -> None:
         self.params = params
         self.scores = np.zeros(1024, np.float32)
         self.count = 0  # frames pushed
         self.cuts: list[int] = []
-        self._recent: dict[int, np.ndarray] = {}  # frame -> signature, the last 2 * delay + 2 frames
+        self._recent: dict[int, np.ndarray] = {}  # frame -> signature, the last delay + 2 * gradual_max_len + 2
         self._decided = 1  # the next frame whose cut is to be decided (frame 0 never starts a shot)
         self._next = 0  # the next frame to settle
         self._start = 0  # the first frame of its shot
@@ -239,7 +247,7 @@ class ShotStream:
         score = 0.0 if previous is None else float(
             signature_change(previous[None], signature[None], self.params.structure_weight)[0])
         self._recent[self.count] = signature
-        self._recent.pop(self.count - 2 * self.params.delay - 2, None)
+        self._recent.pop(self.count - self.params.delay - 2 * self.params.gradual_max_len - 2, None)
         if self.count == len(self.scores):
             self.scores = np.concatenate([self.scores, np.zeros_like(self.scores)])
         self.scores[self.count] = score
