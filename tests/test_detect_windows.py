@@ -307,7 +307,8 @@ def _search(frames, key, full, first, batch_size, todo=None, known=None, detecto
     return {f: (b.round(1).tolist(), s.tolist()) for f, b, s in done}, det.calls, search
 
 
-def test_large_frames_are_searched_scaled_down_unless_the_full_size_finds_more():
+def test_large_frames_are_searched_scaled_down_unless_the_full_size_finds_more(monkeypatch):
+    monkeypatch.setattr(W, "STEADY_EVERY", 1)  # every window frame searched: this is about sizes
     shots, key, full, first, frames = _scaled_search_video()
     found, calls, search = _search(frames, key, full, first, batch_size=4)
     assert sorted(found) == key.tolist()
@@ -396,3 +397,50 @@ def test_the_close_up_search_does_not_depend_on_batching_or_resuming():
     known = {f: (np.asarray(reference[f][0], np.float32).reshape(-1, 4), np.asarray(reference[f][1], np.float32)) for f in key[:34].tolist()}
     resumed, _, _ = _search(frames, key, full, first, batch_size=3, todo=todo, known=known, detector=CloseUpDetector)
     assert sorted(resumed) == todo and all(resumed[f] == reference[f] for f in todo)
+
+
+def _steady_search(squares_at, n=17, every=8):
+    """KeyFrameSearch over frames 0..n-1 of one shot (240×320), squares_at(f) → the squares of frame f; frames 0, 8, 16
+    whole-searched. Returns {frame: boxes as lists} and the detector's calls."""
+    from types import SimpleNamespace
+
+    shots = Shots(starts=np.array([0]), ends=np.array([n - 1]))
+    key = np.arange(n)
+    full = W.full_key_frames(key, shots, every)
+    det = SquareDetector()
+    search = W.KeyFrameSearch(det, key, full, batch_size=1)
+    done = []
+    for f in key.tolist():
+        done += search.feed(SimpleNamespace(index=f, rgb=_frame(squares_at(f), 240, 320)))
+    done += search.finish()
+    return {f: boxes.tolist() for f, boxes, _ in done}, det.calls
+
+
+def test_between_whole_frames_of_steady_faces_every_other_frame_is_searched():
+    """A large face that holds still from one whole-searched key frame to the next: only every STEADY_EVERY-th frame
+    between is searched (the tracker interpolates the others); one that moves, or a small one, on every frame."""
+    still = (100, 60, 180, 140)  # 80 px
+    found, calls = _steady_search(lambda f: [still])
+    assert W.STEADY_EVERY == 2
+    assert all(found[f] == ([list(still)] if f % 2 == 0 else []) for f in range(17)), found
+    assert len(calls) == 3 + 6  # frames 0, 8, 16 whole; 2, 4, 6, 10, 12, 14 in a window
+    # Moving 6 px a frame up to frame 8 (48 px from frame 0: IoU under STEADY_IOU), then still.
+    found, calls = _steady_search(lambda f: [(100 + 6 * f, 60, 180 + 6 * f, 140)] if f <= 8 else [(148, 60, 228, 140)])
+    assert all(len(found[f]) == 1 for f in range(1, 8)) and len(calls) == 3 + 7 + 3
+    small = (100, 60, 140, 100)  # 40 px: too small to leave to the tracker
+    found, _ = _steady_search(lambda f: [small])
+    assert all(found[f] == [list(small)] for f in range(17))
+    # A second face coming in by the next whole-searched frame: not the same faces on both sides.
+    found, _ = _steady_search(lambda f: [still] + ([(220, 60, 300, 140)] if f >= 5 else []))
+    assert all(len(found[f]) >= 1 for f in range(1, 8))
+
+
+def test_steady_needs_the_same_large_sure_faces_in_the_same_place():
+    box = np.array([[100, 60, 180, 140]], np.float32)
+    sure = (box, np.array([0.9], np.float32))
+    assert W.steady(sure, sure, 0.8)
+    assert not W.steady(sure, (box, np.array([0.7], np.float32)), 0.8)  # unsure on one side
+    assert not W.steady(sure, sure, 0.8, scale=0.5)  # 40 px of the network input
+    assert not W.steady(sure, (box + np.float32([60, 0, 60, 0]), sure[1]), 0.8)  # moved: IoU 0.14
+    assert not W.steady(sure, (np.concatenate([box, box + 100]), np.array([0.9, 0.9], np.float32)), 0.8)
+    assert not W.steady((box[:0], sure[1][:0]), (box[:0], sure[1][:0]), 0.8)  # no face: nothing to carry

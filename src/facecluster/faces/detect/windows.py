@@ -36,6 +36,11 @@ at the threshold was lost wherever both whole-searched frames around it missed i
 joined dev clip's recall fell to 0.964 from 0.974 with every key frame whole; with them it is
 0.974 at m = 3, 4 and 6 (benchmarks/results/detect_every.md).
 
+Where the faces hold still between two whole-searched key frames (the same faces on both, each large,
+sure and in nearly the same place: ``steady``), only every ``STEADY_EVERY``-th frame between them is searched;
+the tracker fills the others in (boxes interpolated between a track's detected faces, score 0), as it does
+between key frames. A TV close-up held for a few seconds is the common case.
+
 A face that comes into view and leaves again between two whole-searched key frames is
 not found, nor one the detector scores more than ``SEED_BELOW`` under its threshold on both of them.
 
@@ -67,7 +72,7 @@ from facecluster.boxes import box_iou
 from facecluster.faces.detect.base import FaceDetector, nms
 from facecluster.types import Shots
 
-CODE_VERSION = 7  # bump when a change alters what the windows find
+CODE_VERSION = 8  # bump when a change alters what the windows find
 MARGIN = 0.5  # how far a window reaches beyond the boxes of a face seen on both sides, in box sides
 MARGIN_ONE_SIDE = 1.5  # the same for a face seen on one side only (coming into view or leaving: often moving)
 # A face that scored less than UNSURE above the detector's threshold is found again only with more of the frame around it.
@@ -90,6 +95,9 @@ HALF_SURE = 0.3  # above the detector's threshold
 # more; supernatural_a 0.9980 → 0.9973) where 192 lost none on any clip (results/dev_suite_ctx128.json against the
 # first 192 run, both while seeds still qualified; dev_suite_ctx192.json is the final one): 192 it is.
 HALF_ANY_SIDE = 192.0
+# Between whole-searched key frames whose faces are steady (see steady()), search every STEADY_EVERY-th frame only.
+STEADY_EVERY = 2
+STEADY_IOU = 0.5  # a face's boxes before and after overlap this much at least
 EDGE_PX = 2.0  # a box within this many network-input pixels of an inner window edge was cut by it
 SEED_BELOW = 0.2  # faces this far under the threshold on whole-searched frames are searched for on the frames between (0, 0.1, 0.2 leave-one-clip-out: results/dev_suite_detect_loso_seed_below.md)
 FINE_EVERY = 8  # whole-searched key frames of a shot from one anchor (searched at both sizes) to the next
@@ -107,7 +115,7 @@ def search_params(full_every: int) -> dict:
     return {"full_every": full_every, "margin": [MARGIN, MARGIN_ONE_SIDE, MARGIN_UNSURE, UNSURE],
             "large_context": [LARGE_CONTEXT_SIDE, MARGIN_UNSURE_LARGE], "pair_iou": PAIR_IOU,
             "full_area": FULL_AREA, "half": [HALF_MIN_SIDE, HALF_SURE, HALF_ANY_SIDE], "edge": EDGE_PX, "seed_below": SEED_BELOW,
-            "code": CODE_VERSION}
+            "steady": [STEADY_EVERY, STEADY_IOU], "code": CODE_VERSION}
 
 
 def scale_params(coarse_side: int | None) -> dict:
@@ -213,6 +221,28 @@ def large_and_sure(faces: Sequence[tuple[np.ndarray, np.ndarray]], sure: float, 
     sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     sides = sides * scale
     return bool(((sides >= HALF_MIN_SIDE) & (scores >= sure) | (sides >= HALF_ANY_SIDE) & (scores >= threshold)).all())
+
+
+def steady(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], sure: float,
+           scale: float = 1.0) -> bool:
+    """Whether the faces of two whole-searched key frames hold still: the same number on both (at least one), every
+    one scored ``sure`` or more (no seed under it either) and is ``HALF_MIN_SIDE`` pixels of the network input or more
+    (``scale`` of them to a frame pixel), and each face's boxes on the two overlap by ``STEADY_IOU`` or more.
+    before, after: boxes (B, 4) in frame pixels and scores (B,)."""
+    (b_boxes, b_scores), (a_boxes, a_scores) = before, after
+    b_boxes = np.asarray(b_boxes, np.float64).reshape(-1, 4)
+    a_boxes = np.asarray(a_boxes, np.float64).reshape(-1, 4)
+    if not len(b_boxes) or len(b_boxes) != len(a_boxes):
+        return False
+    for boxes, scores in ((b_boxes, b_scores), (a_boxes, a_scores)):
+        sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * scale
+        if not ((sides >= HALF_MIN_SIDE) & (np.asarray(scores, np.float64) >= sure)).all():
+            return False
+    from scipy.optimize import linear_sum_assignment
+
+    iou = box_iou(b_boxes, a_boxes)
+    rows, cols = linear_sum_assignment(-iou)
+    return bool((iou[rows, cols] >= STEADY_IOU).all())
 
 
 def _area(w: np.ndarray) -> float:
@@ -454,6 +484,17 @@ class KeyFrameSearch:
                 searches.append((unsure, close))
         return searches
 
+    def _skipped(self, frame) -> bool:
+        """Whether this window frame is not searched: the faces on both sides are :func:`steady` and it is not
+        every ``STEADY_EVERY``-th frame after the one before it."""
+        before, after = self.around[frame.index]
+        if STEADY_EVERY <= 1 or (frame.index - before) % STEADY_EVERY == 0 or after is None or after == before:
+            return False
+        h, w = frame.rgb.shape[:2]
+        size = self.coarse_side if self._two_sizes(frame.rgb) else None
+        scale = self.detector.input_side(h, w, size) / max(h, w)
+        return steady(self._faces_at(before), self._faces_at(after), self.threshold + HALF_SURE, scale)
+
     def _result(self, frame, boxes: np.ndarray, scores: np.ndarray) -> tuple:
         self.anchor_of.pop(frame.index, None)  # its size is chosen and used
         if self.describe is None:
@@ -536,6 +577,11 @@ class KeyFrameSearch:
     def _run(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
         done = self._search_whole()
         ready = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is not None]
+        skipped = {f.index for f in ready if self._skipped(f)}
+        for frame in ready:
+            if frame.index in skipped:  # left to the tracker to fill in
+                done.append(self._result(frame, np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
+        ready = [f for f in ready if f.index not in skipped]
         if ready:
             searches = []  # (frame, faces before and after, network input side)
             for f in ready:
@@ -553,7 +599,7 @@ class KeyFrameSearch:
             for frame in ready:
                 boxes, scores = parts[frame.index][0] if len(parts[frame.index]) == 1 else self._union(parts[frame.index])
                 done.append(self._result(frame, boxes, scores))
-            self.waiting = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is None]
+        self.waiting = [f for f in self.waiting if self._faces_at(self.around[f.index][1]) is None]
         oldest = min((self.around[f.index][0] for f in self.waiting), default=max(self.found, default=0))
         for f in [f for f in self.found if f < oldest]:
             del self.found[f]
