@@ -194,6 +194,21 @@ def test_sparse_detection(demo_video, tmp_path):
         assert np.array_equal(frames, np.arange(frames[0], frames[-1] + 1))
 
 
+def test_a_face_missing_on_one_frame_of_its_track_gets_a_box_at_the_defaults(demo_video, tmp_path):
+    """Detection on every frame: the frames the window search leaves to the tracker (steady close-ups: every other
+    frame) and a face missed on one frame get interpolated boxes (score 0, never embedded), as between key frames;
+    longer gaps the tracker bridges stay empty."""
+    from facecluster.faces.detect import windows
+
+    result = run_video(demo_video, tmp_path / "dense", PipelineConfig())
+    det = result.detections
+    detected = det.scores > 0
+    assert (~detected).any() and not np.isin(result.embeddings.rows, np.flatnonzero(~detected)).any()
+    for t in range(result.tracks.num_tracks):
+        frames = np.sort(det.frames[result.tracks.track_ids == t])
+        assert not np.isin(np.diff(frames), np.arange(2, windows.STEADY_EVERY + 1)).any()  # no short gap left
+
+
 def _resumes_to_the_same(video, out, config, done):
     """Remove every other cached chunk of faces of the run ``done`` (in ``out``) as if it had been killed, run again,
     and check that the faces and people are the same; returns the resumed run."""

@@ -78,6 +78,10 @@ def test_fill_track_gaps_interpolates_between_detected_faces():
     assert filled.frames[new].tolist() == [1, 2, 3] and np.all(filled.scores[new] == 0) and np.all(t.track_ids[new] == 0)
     assert np.allclose(filled.boxes[new, 0], [2, 4, 6]) and np.allclose(filled.boxes[new, 2], [12, 14, 16])
     assert np.array_equal(filled.frames[:4], d.frames) and np.array_equal(t.track_ids[:4], tracks.track_ids)  # old rows kept
+    # Only runs of at most max_gap frames: a face missed on one frame, not one hidden for three.
+    d = dets([(0, 0, 0, 10, 10), (2, 4, 0, 14, 10), (6, 12, 0, 22, 10)])
+    filled, t = fill_track_gaps(d, Tracks(track_ids=np.array([0, 0, 0]), track_shots=np.array([0])), max_gap=1)
+    assert filled.frames[3:].tolist() == [1] and np.allclose(filled.boxes[3], [2, 0, 12, 10])
 
 
 def test_track_ends_are_found_between_key_frames():

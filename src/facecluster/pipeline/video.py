@@ -226,16 +226,20 @@ class _Stages:
         """Tracks, and the shots split at the cuts the tracker's appearance check found
         (:func:`~facecluster.video.tracking.track_faces_and_cuts`). With detection on key frames only, each
         track's ends are looked for again between key frames (:mod:`facecluster.faces.detect.track_ends`,
-        cached). The frames between a track's faces (between key frames, frames the window search left to the
-        tracker, a face missed for a frame or few) get interpolated boxes (score 0, never embedded), so that
-        faces.csv and screen time cover every frame of a track."""
+        cached), and the frames between a track's faces get interpolated boxes (score 0, never embedded), so that
+        faces.csv and screen time cover every frame of a track. Detecting on every frame, only the runs of up to
+        ``STEADY_EVERY - 1`` frames are filled: the frames the window search left to the tracker between steady
+        faces, and a face missed on a frame."""
         cfg = self.config
         params = cfg.tracker_params()
-        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION, "fill": True}, [upstream])
+        fill = "all" if cfg.detect_every > 1 else windows_mod.STEADY_EVERY - 1
+        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION, "fill": fill}, [upstream])
         tracks, shots, _ = track_faces_and_cuts(detections, shots, params)
         if cfg.detect_every == 1:  # the signatures have served the tracker: later stages do not carry them
             detections = Detections(frames=detections.frames, boxes=detections.boxes, scores=detections.scores)
-            detections, tracks = fill_track_gaps(detections, tracks)  # frames the window search left to the tracker
+            # The frames the window search left to the tracker, and a face missed on a frame or so (not the longer
+            # gaps the tracker bridges: a face hidden for a few frames is not on screen there).
+            detections, tracks = fill_track_gaps(detections, tracks, windows_mod.STEADY_EVERY - 1)
             return key, detections, tracks, shots
         n = len(detections)
         ends = self.cache.load("ends", key)

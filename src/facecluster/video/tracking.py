@@ -187,16 +187,19 @@ def key_frames(shots: Shots, num_frames: int, every: int) -> np.ndarray:
     return out[(out >= 0) & (out < num_frames)].astype(np.int64)
 
 
-def fill_track_gaps(detections: Detections, tracks: Tracks) -> tuple[Detections, Tracks]:
+def fill_track_gaps(detections: Detections, tracks: Tracks, max_gap: int | None = None) -> tuple[Detections, Tracks]:
     """Boxes for the frames between a track's detected faces (detection on key frames only):
     linear interpolation of the two detected boxes on either side, with score 0 (the
-    mark of a face that was not detected but carried by its track). New rows follow the old."""
+    mark of a face that was not detected but carried by its track). New rows follow the old.
+    max_gap: fill only runs of at most this many frames (None: every run)."""
     new_frames, new_boxes, new_tracks = [], [], []
     member = np.flatnonzero(tracks.track_ids >= 0)
     order = member[np.lexsort((detections.frames[member], tracks.track_ids[member]))]
     tid = tracks.track_ids[order]
     frames = detections.frames[order]
-    for i in np.flatnonzero((tid[1:] == tid[:-1]) & (frames[1:] - frames[:-1] > 1)).tolist():
+    gap = frames[1:] - frames[:-1] - 1
+    fill = (tid[1:] == tid[:-1]) & (gap > 0) & (gap <= (max_gap if max_gap is not None else np.iinfo(np.int64).max))
+    for i in np.flatnonzero(fill).tolist():
         f0, f1 = int(frames[i]), int(frames[i + 1])
         b0, b1 = detections.boxes[order[i]], detections.boxes[order[i + 1]]
         t = (np.arange(f0 + 1, f1) - f0) / (f1 - f0)
