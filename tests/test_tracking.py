@@ -206,3 +206,21 @@ def test_max_appearance_must_be_positive():
 
     with pytest.raises(ParameterError, match="max_appearance must be > 0"):
         TrackerParams(max_appearance=0.0)
+
+
+def test_faces_to_embed_are_spread_over_time_whatever_was_interpolated():
+    """select_faces picks the detected faces nearest to evenly spaced frames: with every other frame of a stretch
+    left to interpolation (score 0), the faces picked are within a frame of those picked with every frame detected."""
+    from facecluster.types import Detections, Tracks
+    from facecluster.video.tracking import select_faces
+
+    frames = np.arange(100)
+    scores = np.full(100, 0.9, np.float32)
+    every = Detections(frames=frames, boxes=np.zeros((100, 4), np.float32), scores=scores)
+    tracks = Tracks(track_ids=np.zeros(100, np.int64), track_shots=np.array([0]))
+    sparse_scores = np.where((frames >= 20) & (frames < 60) & (frames % 2 == 1), 0.0, scores).astype(np.float32)
+    sparse = Detections(frames=frames, boxes=every.boxes, scores=sparse_scores)
+    picked_every, picked_sparse = select_faces(tracks, every, 16), select_faces(tracks, sparse, 16)
+    assert picked_every.tolist() == np.round(np.linspace(0, 99, 16)).astype(int).tolist()
+    assert len(picked_sparse) == 16 and (sparse_scores[picked_sparse] > 0).all()
+    assert np.abs(frames[picked_sparse] - frames[picked_every]).max() <= 1

@@ -274,6 +274,7 @@ class _Stages:
             "backend": embed_mod.resolve_embedder(cfg.embedder, cfg.device, cfg.network),
             "aligner": "centerface-5pt-arcface" if cfg.network == "sface" else "dlib-5pt-square",
             "faces_per_track": cfg.faces_per_track,
+            "spread": "time",  # select_faces: nearest to evenly spaced frames
             "code": embed_mod.CODE_VERSION,
             **embed_mod.output_params(cfg.embedder, cfg.device, cfg.network),
         }

@@ -227,16 +227,20 @@ def overlapping_pairs(first: np.ndarray, last: np.ndarray) -> np.ndarray:
 
 def select_faces(tracks: Tracks, detections: Detections, per_track: int) -> np.ndarray:
     """Detection rows to embed: up to ``per_track`` detected faces per track (never the
-    interpolated ones, score 0), evenly spread over the track (0 = all), returned sorted
-    by frame then row. (M,) int64."""
+    interpolated ones, score 0), evenly spread over the track's time (0 = all): the detected face nearest to each
+    of ``per_track`` frames evenly spaced from its first face to its last, so that the faces chosen do not depend on
+    which frames between were left to interpolation. Returned sorted by frame then row. (M,) int64."""
     chosen: list[np.ndarray] = []
     detected = detections.scores > 0
     for t in range(tracks.num_tracks):
         members = np.flatnonzero((tracks.track_ids == t) & detected)
         members = members[np.argsort(detections.frames[members], kind="stable")]
         if per_track and len(members) > per_track:
-            picks = np.round(np.linspace(0, len(members) - 1, per_track)).astype(int)
-            members = members[np.unique(picks)]
+            frames = detections.frames[members]
+            targets = np.linspace(frames[0], frames[-1], per_track)
+            right = np.clip(np.searchsorted(frames, targets), 1, len(frames) - 1)
+            nearer_left = targets - frames[right - 1] <= frames[right] - targets
+            members = members[np.unique(np.where(nearer_left, right - 1, right))]
         chosen.append(members)
     rows = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
     return rows[np.lexsort((rows, detections.frames[rows]))].astype(np.int64)
