@@ -57,3 +57,22 @@ def test_impure_tracks_and_cuts(tmp_path):
     s = evaluate_dirs(tmp_path / "pred", tmp_path / "gt")
     assert s["impure_tracks"] == 1 and s["impure"] == [{"track_id": 7, "people": {"ann": 3, "bob": 3}}]
     assert s["cuts_missed"] == [3] and s["cuts_extra"] == [] and s["cut_recall"] == 0.5 and s["cut_precision"] == 1.0
+
+
+def test_a_cut_anywhere_in_a_labelled_gradual_transition_matches_it(tmp_path):
+    """shots.csv may give the frames of the gradual transition that leads into a shot: a cut found anywhere in them
+    matches; the strict F1 (within CUT_TOLERANCE of the labelled frame) does not count it."""
+    import json
+
+    from facecluster.research.evaluate import cut_scores, read_shots_csv
+
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "gt" / "shots.csv").write_text("shot,first_frame,last_frame,transition_first,transition_last\n"
+                                               "0,0,49,,\n1,50,99,30,50\n2,100,150,,\n")
+    starts, transitions = read_shots_csv(tmp_path / "gt" / "shots.csv")
+    assert starts.tolist() == [0, 50, 100] and transitions == {50: (30, 50)}
+    (tmp_path / "pred" / "clusters.json").write_text(json.dumps({"shots": [[0, 39], [40, 100], [101, 150]]}))
+    s = cut_scores(tmp_path / "pred", tmp_path / "gt")
+    assert s["f1"] == 1.0 and s["missed"] == [] and s["extra"] == []  # 40 is in 30-50; 101 within 2 of 100
+    assert s["f1_strict"] == 0.5

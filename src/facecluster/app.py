@@ -93,7 +93,7 @@ def evaluate(pred_dir: str | Path, gt_dir: str | Path) -> dict:
 
 def format_scores(scores: dict) -> str:
     keys = ["detection_recall", "detection_precision", "wcp", "nmi", "nmi_arithmetic", "bcubed_f", "pairwise_f", "num_people_pred", "num_people_true",
-            "impure_tracks", "cut_f1", "cuts_missed", "cuts_extra"]
+            "impure_tracks", "cut_f1", "cut_f1_strict", "cuts_missed", "cuts_extra"]
     return "\n".join(f"{k:>20}: {scores[k]:.4f}" if isinstance(scores.get(k), float) else f"{k:>20}: {scores.get(k)}" for k in keys if k in scores)
 
 

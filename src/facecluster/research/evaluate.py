@@ -115,7 +115,8 @@ def cut_scores(pred_dir: Path, gt_dir: Path) -> dict | None:
     if not (gt_dir / "shots.csv").is_file() or not (pred_dir / "clusters.json").is_file():
         return None
     true, transitions = read_shots_csv(gt_dir / "shots.csv")
-    pred = np.asarray([int(a) for a, _ in json.loads((pred_dir / "clusters.json").read_text(encoding="utf-8")).get("shots", [])])
+    doc = json.loads((pred_dir / "clusters.json").read_text(encoding="utf-8"))
+    pred = np.asarray([int(a) for a, _ in doc.get("shots", [])])
     scores = boundary_f1(pred, true, CUT_TOLERANCE, transitions)
     scores["f1_strict"] = boundary_f1(pred, true, CUT_TOLERANCE)["f1"]
     return scores
@@ -152,6 +153,7 @@ def evaluate_dirs(pred_dir: str | Path, gt_dir: str | Path, min_iou: float = 0.5
         result["impure"] = impure
     cuts = cut_scores(Path(pred_dir), Path(gt_dir))
     if cuts is not None:
-        result.update({"cut_precision": cuts["precision"], "cut_recall": cuts["recall"], "cut_f1": cuts["f1"], "cut_f1_strict": cuts["f1_strict"],
+        result.update({"cut_precision": cuts["precision"], "cut_recall": cuts["recall"], "cut_f1": cuts["f1"],
+                       "cut_f1_strict": cuts["f1_strict"],
                        "cuts_missed": cuts["missed"], "cuts_extra": cuts["extra"]})
     return result

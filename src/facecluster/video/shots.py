@@ -24,6 +24,7 @@ The cut is put at the hump's peak.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +93,10 @@ class ShotDetectorParams:
     Gradual transitions (see the module's docstring; the hump's peak must reach ``threshold``): gradual_edge: the
     share of the peak's score under which a frame is outside the hump; gradual_max_len: the longest hump, frames;
     gradual_lookahead: the most frames of it after its peak, and of the calm compared after it (a frame's shot is
-    settled about twice this many frames later, so the frames decoded meanwhile are held); gradual_min_change: the least change across the hump; gradual_flank_ratio: how many
-    times the change across the hump must exceed the larger change over as many frames before it or (up to
-    gradual_lookahead) after it (+ 0.02). Chosen on the dev suite (bench_shots.py → results/shots.md); gradual_max_len = 0 turns them off."""
+    settled about twice this many frames later, so the frames decoded meanwhile are held); gradual_min_change: the
+    least change across the hump; gradual_flank_ratio: how many times the change across the hump must exceed the
+    larger change over as many frames before it or (up to gradual_lookahead) after it (+ 0.02). Chosen on the dev
+    suite (bench_shots.py → results/shots.md); gradual_max_len = 0 turns them off."""
 
     threshold: float = 0.08
     peak_ratio: float = 3.0
@@ -116,7 +118,8 @@ class ShotDetectorParams:
 SignatureOf = Callable[[int], np.ndarray]  # frame index -> its (256 + 2304,) signature
 
 
-def _ends_gradual_transition(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams, signature: SignatureOf) -> bool:
+def _ends_gradual_transition(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams,
+                             signature: SignatureOf) -> bool:
     """Whether frame t, the peak of its neighbourhood's scores, is the peak of a gradual transition (a hump).
 
     Reads scores[t - gradual_max_len : t + gradual_lookahead + 2] and the signatures of frames
@@ -154,9 +157,10 @@ CAMERA_MOVE_RESIDUAL = 0.5  # a camera move leaves under this share of the struc
 
 
 def camera_moved(before: np.ndarray, after: np.ndarray) -> bool:
-    """Whether a camera move (a pan or tilt of up to about a third of the frame) explains the change between two signatures:
-    their grey thumbnails, aligned by the shift that phase correlation finds, differ in structure (on their
-    overlap) by under ``CAMERA_MOVE_RESIDUAL`` of what they differ unaligned. A dissolve or wipe is not explained so.
+    """Whether a camera move (a pan or tilt of up to about a third of the frame) explains the change between two
+    signatures: their grey thumbnails, aligned by the shift that phase correlation finds, differ in structure (on
+    their overlap) by under ``CAMERA_MOVE_RESIDUAL`` of what they differ unaligned. A dissolve or wipe is not
+    explained so.
 
     before, after: (256 + 2304,) signatures from :func:`frame_signature`."""
     n_hist = int(np.prod(HIST_BINS))
@@ -177,13 +181,10 @@ def camera_moved(before: np.ndarray, after: np.ndarray) -> bool:
     return structure(a[y0:y1, x0:x1], b[y0 + sy : y1 + sy, x0 + sx : x1 + sx]) < CAMERA_MOVE_RESIDUAL * structure(a, b)
 
 
-_HANNING: list[np.ndarray] = []
-
-
+@functools.lru_cache(maxsize=1)
 def _hanning() -> np.ndarray:
-    if not _HANNING:
-        _HANNING.append(cv2.createHanningWindow(THUMB_SIZE, cv2.CV_32F))
-    return _HANNING[0]
+    """(36, 64) float32: the window that keeps the thumbnail's edges out of phase correlation."""
+    return cv2.createHanningWindow(THUMB_SIZE, cv2.CV_32F)
 
 
 def _is_cut(scores: np.ndarray, t: int, n: int, params: ShotDetectorParams, previous_cut: int | None,
@@ -228,7 +229,8 @@ class ShotStream:
     a cut at t is decided once the scores and signatures up to t + ``params.delay`` are in, so frame f is settled
     ``delay`` + 2 frames later (24 + 2 by default: a gradual transition's frames after its peak and as many after
     them). :meth:`finish` settles the rest at the video's end. Keeps one float32 score a frame and the signatures
-    of the last ``delay`` + 2 × ``gradual_max_len`` + 2 frames (74: 0.8 MB); the cuts and shots are exactly :func:`detect_cuts`' and :func:`shots_from_cuts`'."""
+    of the last ``delay`` + 2 × ``gradual_max_len`` + 2 frames (74: 0.8 MB); the cuts and shots are exactly
+    :func:`detect_cuts`' and :func:`shots_from_cuts`'."""
 
     def __init__(self, params: ShotDetectorParams = ShotDetectorParams()) -> None:
         self.params = params
@@ -267,7 +269,8 @@ class ShotStream:
         return shots_from_cuts(np.asarray(self.cuts, np.int64), self.count)
 
     def _decide(self, t: int) -> None:
-        if _is_cut(self.scores, t, self.count, self.params, self.cuts[-1] if self.cuts else None, self._recent.__getitem__):
+        previous = self.cuts[-1] if self.cuts else None
+        if _is_cut(self.scores, t, self.count, self.params, previous, self._recent.__getitem__):
             self.cuts.append(t)
         self._decided = t + 1
 
