@@ -232,14 +232,15 @@ class _Stages:
         faces, and a face missed on a frame."""
         cfg = self.config
         params = cfg.tracker_params()
-        fill = "all" if cfg.detect_every > 1 else windows_mod.STEADY_EVERY - 1
-        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION, "fill": fill}, [upstream])
+        max_gap = None if cfg.detect_every > 1 else windows_mod.STEADY_EVERY - 1  # the runs of frames to fill in
+        key = stage_key("track", {**asdict(params), "code": tracking_mod.CODE_VERSION,
+                                  "fill": "all" if max_gap is None else max_gap}, [upstream])
         tracks, shots, _ = track_faces_and_cuts(detections, shots, params)
         if cfg.detect_every == 1:  # the signatures have served the tracker: later stages do not carry them
             detections = Detections(frames=detections.frames, boxes=detections.boxes, scores=detections.scores)
             # The frames the window search left to the tracker, and a face missed on a frame or so (not the longer
             # gaps the tracker bridges: a face hidden for a few frames is not on screen there).
-            detections, tracks = fill_track_gaps(detections, tracks, windows_mod.STEADY_EVERY - 1)
+            detections, tracks = fill_track_gaps(detections, tracks, max_gap)
             return key, detections, tracks, shots
         n = len(detections)
         ends = self.cache.load("ends", key)
@@ -260,7 +261,7 @@ class _Stages:
                                 boxes=np.concatenate([detections.boxes, ends["boxes"]]).reshape(-1, 4),
                                 scores=np.concatenate([detections.scores, ends["scores"]]))
         tracks = Tracks(track_ids=np.concatenate([tracks.track_ids, ends["track_ids"]]), track_shots=tracks.track_shots)
-        detections, tracks = fill_track_gaps(detections, tracks)
+        detections, tracks = fill_track_gaps(detections, tracks, max_gap)
         return key, detections, tracks, shots
 
     def embeddings(self, upstream: str, detections: Detections, tracks: Tracks, shots: Shots | None = None) -> tuple[str, Embeddings]:

@@ -63,10 +63,15 @@ def signature_change(a: np.ndarray, b: np.ndarray, structure_weight: float = STR
     hist_d = 0.5 * np.abs(a[:, :n_hist] - b[:, :n_hist]).sum(axis=1)
     grey_a, grey_b = a[:, n_hist:], b[:, n_hist:]
     grey_d = np.abs(grey_a - grey_b).mean(axis=1)
+    structure_d = np.minimum(_structure_difference(grey_a, grey_b) / 1.13, 1.0)
+    return ((1 - structure_weight) * 0.5 * (hist_d + grey_d) + structure_weight * structure_d).astype(np.float32)
+
+
+def _structure_difference(grey_a: np.ndarray, grey_b: np.ndarray) -> np.ndarray:
+    """Mean absolute difference of grey images (N, P) each normalised to zero mean and unit contrast: (N,)."""
     z_a = (grey_a - grey_a.mean(axis=1, keepdims=True)) / (grey_a.std(axis=1, keepdims=True) + 0.02)
     z_b = (grey_b - grey_b.mean(axis=1, keepdims=True)) / (grey_b.std(axis=1, keepdims=True) + 0.02)
-    structure_d = np.minimum(np.abs(z_a - z_b).mean(axis=1) / 1.13, 1.0)
-    return ((1 - structure_weight) * 0.5 * (hist_d + grey_d) + structure_weight * structure_d).astype(np.float32)
+    return np.abs(z_a - z_b).mean(axis=1)
 
 
 def change_scores(signatures: np.ndarray, lag: int = 1, structure_weight: float = STRUCTURE_WEIGHT) -> np.ndarray:
@@ -172,13 +177,9 @@ def camera_moved(before: np.ndarray, after: np.ndarray) -> bool:
     if (sx == 0 and sy == 0) or abs(sx) > w // 2 or abs(sy) > h // 2:
         return False
     y0, y1, x0, x1 = max(0, -sy), h - max(0, sy), max(0, -sx), w - max(0, sx)
-
-    def structure(x: np.ndarray, y: np.ndarray) -> float:
-        zx = (x - x.mean()) / (x.std() + 0.02)
-        zy = (y - y.mean()) / (y.std() + 0.02)
-        return float(np.abs(zx - zy).mean())
-
-    return structure(a[y0:y1, x0:x1], b[y0 + sy : y1 + sy, x0 + sx : x1 + sx]) < CAMERA_MOVE_RESIDUAL * structure(a, b)
+    overlap_a, overlap_b = a[y0:y1, x0:x1].reshape(1, -1), b[y0 + sy : y1 + sy, x0 + sx : x1 + sx].reshape(1, -1)
+    aligned = float(_structure_difference(overlap_a, overlap_b)[0])
+    return aligned < CAMERA_MOVE_RESIDUAL * float(_structure_difference(a.reshape(1, -1), b.reshape(1, -1))[0])
 
 
 @functools.lru_cache(maxsize=1)

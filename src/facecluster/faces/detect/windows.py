@@ -232,12 +232,8 @@ def steady(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.nd
     (b_boxes, b_scores), (a_boxes, a_scores) = before, after
     b_boxes = np.asarray(b_boxes, np.float64).reshape(-1, 4)
     a_boxes = np.asarray(a_boxes, np.float64).reshape(-1, 4)
-    if not len(b_boxes) or len(b_boxes) != len(a_boxes):
-        return False
-    for boxes, scores in ((b_boxes, b_scores), (a_boxes, a_scores)):
-        sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * scale
-        if not ((sides >= HALF_MIN_SIDE) & (np.asarray(scores, np.float64) >= sure)).all():
-            return False
+    if len(b_boxes) != len(a_boxes) or not large_and_sure([before, after], sure, scale, threshold=np.inf):
+        return False  # (an infinite threshold: no face passes on size alone)
     from scipy.optimize import linear_sum_assignment
 
     iou = box_iou(b_boxes, a_boxes)
