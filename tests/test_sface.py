@@ -138,3 +138,43 @@ def test_a_gallery_describes_its_stored_face_crops_as_a_run_would():
     other = describe_face_images(crops[1:], "sface")
     assert abs(np.linalg.norm(from_crop) - 1) < 1e-5
     assert 1 - direct @ from_crop < 0.2 < 1 - direct @ other
+
+
+def test_sface_embeds_the_same_vectors_from_threads_side_by_side_and_restores_opencvs_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from facecluster.faces.embed import embed_chip_batches
+
+    rng = np.random.default_rng(3)
+    chips = rng.integers(0, 256, (40, CHIP_SIZE, CHIP_SIZE, 3), dtype=np.uint8)
+    before = cv2.getNumThreads()
+    serial = SFaceEmbedder(threads=1).embed(chips)
+    parts = [chips[i : i + 16] for i in range(0, 40, 16)] * 3
+    with ThreadPoolExecutor(max_workers=3) as pool:  # three callers at once, each on its own copy of the network
+        together = list(pool.map(SFaceEmbedder(threads=2).embed, parts))
+    for k, part in enumerate(together):
+        start = 16 * (k % 3)
+        assert np.array_equal(part, serial[start : start + 16])
+    streamed = np.concatenate(list(embed_chip_batches(parts[:3], workers=2, network="sface")))
+    assert np.array_equal(streamed, serial)
+    assert cv2.getNumThreads() == before
+
+
+def test_chip_batches_hands_on_batches_of_exactly_embed_batch_chips(tmp_path):
+    from facecluster.faces.align import EMBED_BATCH, chip_batches
+
+    frames_count, per_frame = 12, 3  # 36 faces, 3 a frame: the batches of 16 fall inside frames
+    path = tmp_path / "faces.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 96))
+    for _ in range(frames_count):
+        writer.write(np.full((96, 160, 3), 128, np.uint8))
+    writer.release()
+    frames = np.repeat(np.arange(frames_count), per_frame)
+    boxes = np.tile(np.array([[10, 10, 50, 50], [60, 10, 100, 50], [110, 10, 150, 50]], np.float32), (frames_count, 1))
+
+    class BoxChips:  # a stand-in aligner: one chip a box
+        def chips(self, rgb, boxes):
+            return np.zeros((len(boxes), CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
+
+    sizes = [len(b) for b in chip_batches(path, frames, boxes, np.arange(len(frames)), BoxChips())]
+    assert sizes == [EMBED_BATCH, EMBED_BATCH, len(frames) - 2 * EMBED_BATCH]

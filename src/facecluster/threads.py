@@ -39,3 +39,30 @@ def torch_threads(count: int) -> Iterator[None]:
             yield
         finally:
             torch.set_num_threads(previous)
+
+
+_OPENCV_LOCK = threading.Lock()
+_opencv_users = 0
+_opencv_previous = 1
+
+
+@contextmanager
+def opencv_single_threaded() -> Iterator[None]:
+    """Run the body with OpenCV on one thread (a process-wide setting). Bodies may run at the same time in
+    several threads, each a network on its own core: the first to enter sets the count, the last to leave
+    restores it."""
+    import cv2
+
+    global _opencv_users, _opencv_previous
+    with _OPENCV_LOCK:
+        if _opencv_users == 0:
+            _opencv_previous = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+        _opencv_users += 1
+    try:
+        yield
+    finally:
+        with _OPENCV_LOCK:
+            _opencv_users -= 1
+            if _opencv_users == 0:
+                cv2.setNumThreads(_opencv_previous)

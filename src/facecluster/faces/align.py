@@ -81,7 +81,9 @@ def _dlib():
 def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: np.ndarray, aligner: FaceAligner,
                  also: Callable[[int, np.ndarray], None] | None = None, also_frames: set[int] | None = None):
     """Aligned chips of faces ``rows`` (indices into frames (N,) and boxes (N, 4)), in
-    batches of EMBED_BATCH; ``rows`` must be sorted by frame, and chips come in that order.
+    batches of exactly EMBED_BATCH (the last one shorter); ``rows`` must be sorted by frame, and chips come
+    in that order. Exact batches matter: the embedders pad every pass to a fixed size, so a batch of 17
+    would cost two passes.
 
     also, also_frames: ``also(index, rgb)`` is called for each of these frames as the same
     decoding pass reaches it (the clothing stage's frames: one decode for both)."""
@@ -100,7 +102,11 @@ def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: 
         pending.append(chips)
         count += len(chips)
         if count >= EMBED_BATCH:
-            yield np.concatenate(pending)
-            pending, count = [], 0
+            ready = np.concatenate(pending)
+            cut = len(ready) - len(ready) % EMBED_BATCH
+            for start in range(0, cut, EMBED_BATCH):
+                yield ready[start : start + EMBED_BATCH]
+            pending = [ready[cut:]] if cut < len(ready) else []
+            count = len(ready) - cut
     if pending:
         yield np.concatenate(pending)

@@ -181,7 +181,7 @@ def preload(embedder: str, device: str = "auto", workers: int = 1, network: str 
     if embedder == "opencv":
         from facecluster.faces.embed.sface import preload as preload_sface
 
-        preload_sface()
+        preload_sface(max(1, int(workers)))
     elif embedder == "torch":
         load_torch_resnet(resolve_device(device))
     elif embedder == "onnxruntime":
@@ -313,10 +313,13 @@ def embed_chip_batches(
     embedder = resolve_embedder(embedder, device, network)
     if embedder == "opencv":
         from facecluster.faces.embed.sface import SFaceEmbedder
+        from facecluster.faces.embed.sface import preload as preload_sface
 
-        sface_embedder = SFaceEmbedder(workers)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            yield from _in_order(pool, sface_embedder.embed, batches, 1, on_batch)
+        # One batch a thread, each on one core (SFaceEmbedder(1)), ``workers`` batches at once.
+        sface_embedder = SFaceEmbedder(1)
+        preload_sface(max(1, int(workers)))
+        with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+            yield from _in_order(pool, sface_embedder.embed, batches, 2 * max(1, int(workers)), on_batch)
         return
     if embedder == "torch":
         yield from _embed_torch(batches, workers, on_batch, device)

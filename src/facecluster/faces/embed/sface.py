@@ -2,9 +2,11 @@
 
 The ONNX file ships inside facecluster (``faces/embed/models/face_recognition_sface_2021dec.onnx``, Apache-2.0,
 ``LICENSE-sface.txt`` beside it), byte-identical to the OpenCV model zoo's. It is run by OpenCV's dnn module in
-fixed batches of ``BATCH`` chips (the last one padded): 9–10 ms a face on 2 threads, against 14–16 ms for
+fixed batches of ``BATCH`` chips (the last one padded): 17 ms a face on one core, against 28 ms for
 onnxruntime on the same file (its weights are declared as graph inputs, so nothing is folded);
-``benchmarks/bench_alignment.py`` measures both.
+``benchmarks/bench_alignment.py`` measures both. Several cores run several copies of the network side by side,
+one batch each on one thread: OpenCV's own threading waits at every layer for its slowest thread, and lost a
+third of its speed while another thread of the process cut the next chips.
 
 Alignment follows OpenCV's ``FaceRecognizerSF.alignCrop``: the similarity transform (rotation, uniform scale,
 translation; Umeyama's least squares) that takes the face's 5 landmarks (eyes, nose tip, mouth corners, the
@@ -13,14 +15,17 @@ The network reads the chip as RGB values 0..255 (``blobFromImage(..., swapRB=Tru
 """
 from __future__ import annotations
 
-import functools
-import threading
+import queue
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
 
 from facecluster.faces import shipped_model
 from facecluster.faces.embed.batches import in_fixed_batches
+from facecluster.threads import opencv_single_threaded
 
 MODEL_FILE = "face_recognition_sface_2021dec.onnx"
 CHIP_SIZE = 112  # pixels, the side of the aligned chip
@@ -86,40 +91,56 @@ class SFaceAligner:
         return np.stack([align_chip(rgb, p) for p in points])
 
 
-_LOCK = threading.Lock()
+_IDLE_NETS: queue.SimpleQueue = queue.SimpleQueue()  # copies of the network no thread is running
 
 
-def preload() -> None:
-    """Read the network now (in a background thread while detection runs)."""
-    _load_net()
+def preload(copies: int = 1) -> None:
+    """Read ``copies`` copies of the network now (in a background thread while detection runs)."""
+    while _IDLE_NETS.qsize() < copies:
+        _IDLE_NETS.put(_load_net())
 
 
-@functools.lru_cache(maxsize=1)
 def _load_net():
     return cv2.dnn.readNetFromONNX(model_path())
+
+
+@contextmanager
+def _a_net() -> Iterator:
+    """A copy of the network for this thread alone (an idle one, else a new one), returned when done."""
+    try:
+        net = _IDLE_NETS.get_nowait()
+    except queue.Empty:
+        net = _load_net()
+    try:
+        yield net
+    finally:
+        _IDLE_NETS.put(net)
 
 
 class SFaceEmbedder:
     """SFace run by OpenCV's dnn: (K, 112, 112, 3) uint8 RGB chips → (K, 128) float32 vectors (not normalised).
 
     Chips go through the network in batches of exactly ``BATCH`` (the last one padded), so a chip's vector does
-    not depend on its batch-mates; ``threads`` is OpenCV's thread count while a batch runs."""
+    not depend on its batch-mates. A call spreads its batches over ``threads`` copies of the network, one core
+    each; calls from several threads at once are safe, each on its own copies."""
 
     name = "opencv"
 
     def __init__(self, threads: int = 1) -> None:
         self.threads = max(1, int(threads))
-        self._net = _load_net()
+        preload(self.threads)
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
-        def run(part: np.ndarray) -> np.ndarray:
-            self._net.setInput(part.transpose(0, 3, 1, 2).astype(np.float32))
-            return np.array(self._net.forward(), np.float32)
+        parts = [chips[start : start + BATCH] for start in range(0, len(chips), BATCH)]
+        with opencv_single_threaded():
+            if len(parts) <= 1 or self.threads == 1:
+                return in_fixed_batches(chips, BATCH, _run)
+            with ThreadPoolExecutor(max_workers=min(self.threads, len(parts))) as pool:
+                return np.concatenate(list(pool.map(lambda part: in_fixed_batches(part, BATCH, _run), parts)))
 
-        with _LOCK:
-            previous = cv2.getNumThreads()
-            cv2.setNumThreads(self.threads)
-            try:
-                return in_fixed_batches(chips, BATCH, run)
-            finally:
-                cv2.setNumThreads(previous)
+
+def _run(part: np.ndarray) -> np.ndarray:
+    """One forward pass on (BATCH, 112, 112, 3) uint8 chips: (BATCH, 128) float32, on this thread alone."""
+    with _a_net() as net:
+        net.setInput(part.transpose(0, 3, 1, 2).astype(np.float32))
+        return np.array(net.forward(), np.float32)
