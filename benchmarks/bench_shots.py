@@ -28,7 +28,7 @@ from facecluster.video.decode import iter_frames
 from facecluster.video.shots import THUMB_SIZE, ShotDetectorParams, boundary_f1, change_scores, detect_cuts, frame_signature
 
 RESULTS = Path(__file__).resolve().parent / "results"
-HARD = {"structure_weight": [0.25, 0.5, 0.75], "threshold": [0.06, 0.08, 0.1, 0.12], "peak_ratio": [2.0, 3.0, 4.0]}
+HARD = {"structure_weight": [0.25, 0.5, 0.75], "threshold": [0.06, 0.08, 0.1, 0.12], "peak_ratio": [2.0, 2.5, 2.75, 3.0, 4.0]}
 GRADUAL = [{"gradual_max_len": 0}] + [{"gradual_max_len": m, "gradual_lookahead": k, "gradual_min_change": c, "gradual_flank_ratio": r}
                                       for m in (24, 32) for k in (8, 12, 24) for c in (0.3, 0.4, 0.5) for r in (1.25, 1.5, 2.0)]
 
