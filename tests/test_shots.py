@@ -141,3 +141,28 @@ def test_no_cut_where_the_camera_moves_to_a_new_view_and_stops(speed, frames, mo
     assert _cuts(pan) == []
     monkeypatch.setattr(shots, "CAMERA_MOVE_RESIDUAL", 0.0)  # without the check, the move reads as a transition
     assert len(_cuts(pan)) == 1
+
+
+
+def _dim_shot_with_a_jump(rng: np.random.Generator, jump_at: int = 20, frames: int = 40) -> list[np.ndarray]:
+    """A dim, flat shot (grey level ~18 of 255, background contrast 2 levels) of a faint figure drifting 0.7 px a
+    frame that jumps 25 px aside and grows at ``jump_at`` (a jump cut), with sensor noise: (96, 160, 3) uint8."""
+    background = cv2.GaussianBlur(rng.normal(0, 1, (96, 160)).astype(np.float32), (0, 0), 8)
+    background = 18 + 2 * background / background.std()
+    yy, xx = np.mgrid[:96, :160]
+    out = []
+    for k in range(frames):
+        after = k >= jump_at
+        cx, cy, r = 50 + 0.7 * k + 25 * after, 48 + 6 * after, 28 if after else 22
+        figure = 5 * np.exp(-(((xx - cx) / r) ** 2 + ((yy - cy) / (1.4 * r)) ** 2))
+        grey = background + figure + rng.normal(0, 0.6, (96, 160))
+        out.append(np.clip(np.round(np.stack([grey * 0.9, grey, grey * 1.1], axis=2)), 0, 255).astype(np.uint8))
+    return out
+
+
+def test_a_jump_cut_in_a_dim_flat_shot_is_found():
+    """In a dim frame the contrast-normalised structure is the signal that sees a cut; a floor of 0.02 on the
+    contrast it divides by (the earlier one) hid this jump cut, 0.005 finds it."""
+    frames = _dim_shot_with_a_jump(np.random.default_rng(5))
+    sigs = np.stack([frame_signature(f) for f in frames])
+    assert detect_shots(sigs).starts.tolist() == [0, 20]
