@@ -315,11 +315,12 @@ def embed_chip_batches(
         from facecluster.faces.embed.sface import SFaceEmbedder
         from facecluster.faces.embed.sface import preload as preload_sface
 
-        # One batch a thread, each on one core (SFaceEmbedder(1)), ``workers`` batches at once.
-        sface_embedder = SFaceEmbedder(1)
-        preload_sface(max(1, int(workers)))
-        with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-            yield from _in_order(pool, sface_embedder.embed, batches, 2 * max(1, int(workers)), on_batch)
+        # One batch a thread, each on one core (SFaceEmbedder(1)), ``workers`` batches at once (no more waiting:
+        # what an interruption finds computed but not yet handed on is lost).
+        copies = max(1, int(workers))
+        preload_sface(copies)
+        with ThreadPoolExecutor(max_workers=copies) as pool:
+            yield from _in_order(pool, SFaceEmbedder(1).embed, batches, copies, on_batch)
         return
     if embedder == "torch":
         yield from _embed_torch(batches, workers, on_batch, device)
