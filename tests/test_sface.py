@@ -157,6 +157,9 @@ def test_sface_embeds_the_same_vectors_from_threads_side_by_side_and_restores_op
         assert np.array_equal(part, serial[start : start + 16])
     streamed = np.concatenate(list(embed_chip_batches(parts[:3], workers=2, network="sface")))
     assert np.array_equal(streamed, serial)
+    wide = SFaceEmbedder(threads=5)  # more cores: no more copies (each holds ~180 MB running), more threads each
+    assert (wide.copies, wide.threads_per_copy) == (2, 2)
+    assert np.array_equal(wide.embed(chips), serial)
     assert cv2.getNumThreads() == before
 
 

@@ -47,17 +47,17 @@ _opencv_previous = 1
 
 
 @contextmanager
-def opencv_single_threaded() -> Iterator[None]:
-    """Run the body with OpenCV on one thread (a process-wide setting). Bodies may run at the same time in
-    several threads, each a network on its own core: the first to enter sets the count, the last to leave
-    restores it."""
+def opencv_threads(count: int) -> Iterator[None]:
+    """Run the body with OpenCV on ``count`` threads (a process-wide setting). Bodies may run at the same time in
+    several threads, each a network of its own: the first to enter sets the count (concurrent users ask the same),
+    the last to leave restores it. Only speed depends on it."""
     import cv2
 
     global _opencv_users, _opencv_previous
     with _OPENCV_LOCK:
         if _opencv_users == 0:
             _opencv_previous = cv2.getNumThreads()
-            cv2.setNumThreads(1)
+            cv2.setNumThreads(max(1, int(count)))
         _opencv_users += 1
     try:
         yield

@@ -179,9 +179,10 @@ def preload(embedder: str, device: str = "auto", workers: int = 1, network: str 
     stage finds it loaded; runs in a background thread while detection runs (:mod:`facecluster.pipeline.video`)."""
     embedder = resolve_embedder(embedder, device, network)
     if embedder == "opencv":
+        from facecluster.faces.embed.sface import MAX_COPIES
         from facecluster.faces.embed.sface import preload as preload_sface
 
-        preload_sface(max(1, int(workers)))
+        preload_sface(min(max(1, int(workers)), MAX_COPIES))
     elif embedder == "torch":
         load_torch_resnet(resolve_device(device))
     elif embedder == "onnxruntime":
@@ -313,14 +314,12 @@ def embed_chip_batches(
     embedder = resolve_embedder(embedder, device, network)
     if embedder == "opencv":
         from facecluster.faces.embed.sface import SFaceEmbedder
-        from facecluster.faces.embed.sface import preload as preload_sface
 
-        # One batch a thread, each on one core (SFaceEmbedder(1)), ``workers`` batches at once (no more waiting:
-        # what an interruption finds computed but not yet handed on is lost).
-        copies = max(1, int(workers))
-        preload_sface(copies)
-        with ThreadPoolExecutor(max_workers=copies) as pool:
-            yield from _in_order(pool, SFaceEmbedder(1).embed, batches, copies, on_batch)
+        # One batch a copy of the network, the copies side by side; no more batches waiting than copies (what an
+        # interruption finds computed but not yet handed on is lost).
+        sface_embedder = SFaceEmbedder(workers)
+        with ThreadPoolExecutor(max_workers=sface_embedder.copies) as pool:
+            yield from _in_order(pool, sface_embedder.embed, batches, sface_embedder.copies, on_batch)
         return
     if embedder == "torch":
         yield from _embed_torch(batches, workers, on_batch, device)

@@ -4,9 +4,10 @@ The ONNX file ships inside facecluster (``faces/embed/models/face_recognition_sf
 ``LICENSE-sface.txt`` beside it), byte-identical to the OpenCV model zoo's. It is run by OpenCV's dnn module in
 fixed batches of ``BATCH`` chips (the last one padded): 17 ms a face on one core, against 28 ms for
 onnxruntime on the same file (its weights are declared as graph inputs, so nothing is folded);
-``benchmarks/bench_alignment.py`` measures both. Several cores run several copies of the network side by side,
-one batch each on one thread: OpenCV's own threading waits at every layer for its slowest thread, and lost a
-third of its speed while another thread of the process cut the next chips.
+``benchmarks/bench_alignment.py`` measures both. Two cores run two copies of the network side by side, one batch
+each on one thread: OpenCV's own threading waits at every layer for its slowest thread, and lost a third of its
+speed while another thread of the process cut the next chips. A copy holds ~180 MB while it runs (its layers'
+outputs for a batch), so there are at most ``MAX_COPIES``; more cores share them as OpenCV threads.
 
 Alignment follows OpenCV's ``FaceRecognizerSF.alignCrop``: the similarity transform (rotation, uniform scale,
 translation; Umeyama's least squares) that takes the face's 5 landmarks (eyes, nose tip, mouth corners, the
@@ -25,11 +26,12 @@ import numpy as np
 
 from facecluster.faces import shipped_model
 from facecluster.faces.embed.batches import in_fixed_batches
-from facecluster.threads import opencv_single_threaded
+from facecluster.threads import opencv_threads
 
 MODEL_FILE = "face_recognition_sface_2021dec.onnx"
 CHIP_SIZE = 112  # pixels, the side of the aligned chip
 BATCH = 16  # chips per forward pass (the last batch padded with zero chips)
+MAX_COPIES = 2  # copies of the network that run side by side at most
 CODE_VERSION = 1  # bump when a change alters the chips or vectors (the landmarks included)
 # Where the 5 landmarks land in the 112×112 chip (x, y): eyes, nose tip, mouth corners; the image's left one first.
 ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
@@ -121,21 +123,24 @@ class SFaceEmbedder:
     """SFace run by OpenCV's dnn: (K, 112, 112, 3) uint8 RGB chips → (K, 128) float32 vectors (not normalised).
 
     Chips go through the network in batches of exactly ``BATCH`` (the last one padded), so a chip's vector does
-    not depend on its batch-mates. A call spreads its batches over ``threads`` copies of the network, one core
-    each; calls from several threads at once are safe, each on its own copies."""
+    not depend on its batch-mates. ``threads`` cores: ``copies`` copies of the network (at most ``MAX_COPIES``)
+    side by side, each on ``threads_per_copy`` OpenCV threads. A call spreads its batches over the copies; calls
+    from up to ``copies`` threads at once run side by side, each on its own copy."""
 
     name = "opencv"
 
     def __init__(self, threads: int = 1) -> None:
         self.threads = max(1, int(threads))
-        preload(self.threads)
+        self.copies = min(self.threads, MAX_COPIES)
+        self.threads_per_copy = self.threads // self.copies
+        preload(self.copies)
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         parts = [chips[start : start + BATCH] for start in range(0, len(chips), BATCH)]
-        with opencv_single_threaded():
-            if len(parts) <= 1 or self.threads == 1:
+        with opencv_threads(self.threads_per_copy):
+            if len(parts) <= 1 or self.copies == 1:
                 return in_fixed_batches(chips, BATCH, _run)
-            with ThreadPoolExecutor(max_workers=min(self.threads, len(parts))) as pool:
+            with ThreadPoolExecutor(max_workers=min(self.copies, len(parts))) as pool:
                 return np.concatenate(list(pool.map(lambda part: in_fixed_batches(part, BATCH, _run), parts)))
 
 
