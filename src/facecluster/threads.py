@@ -7,6 +7,11 @@ is changed and the work that needs it runs, then restores the old value: tasks
 that embed at the same time take turns, and a task never runs with another
 task's setting. Results do not depend on the thread count (the embedder runs
 fixed batches), only speed does.
+
+OpenCV's thread count is one setting per process too. SFace runs as copies of
+its network side by side, each in a thread of its own, so :func:`opencv_threads`
+lets several users hold the setting at once: the first sets it, the last
+restores the old value.
 """
 from __future__ import annotations
 
