@@ -23,6 +23,7 @@ import numpy as np
 from facecluster.boxes import box_iou
 from facecluster.errors import ParameterError
 from facecluster.faces import shipped_model
+from facecluster.faces.warp import warp_area
 
 SOURCES = ("yunet", "centerface", "dlib")
 # Chosen on the dev suite's 18 labelled clips (benchmarks/bench_alignment.py → results/alignment.md): SFace on
@@ -65,8 +66,7 @@ def cut_crop(rgb: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, float, float
     """The box's square crop at CROP_SIDE × CROP_SIDE (black beyond the frame), with its geometry."""
     left, top, scale = crop_geometry(box)
     matrix = np.array([[1 / scale, 0, -left / scale], [0, 1 / scale, -top / scale]])
-    interp = cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR
-    crop = cv2.warpAffine(rgb, matrix, (CROP_SIDE, CROP_SIDE), flags=interp, borderMode=cv2.BORDER_CONSTANT)
+    crop = warp_area(rgb, matrix, (CROP_SIDE, CROP_SIDE))  # (warpAffine takes INTER_AREA as bilinear)
     return crop, left, top, scale
 
 

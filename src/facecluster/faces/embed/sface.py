@@ -26,13 +26,14 @@ import numpy as np
 
 from facecluster.faces import shipped_model
 from facecluster.faces.embed.batches import in_fixed_batches
+from facecluster.faces.warp import warp_area
 from facecluster.threads import opencv_threads
 
 MODEL_FILE = "face_recognition_sface_2021dec.onnx"
 CHIP_SIZE = 112  # pixels, the side of the aligned chip
 BATCH = 16  # chips per forward pass (the last batch padded with zero chips)
 MAX_COPIES = 2  # copies of the network that run side by side at most
-CODE_VERSION = 1  # bump when a change alters the chips or vectors (the landmarks included)
+CODE_VERSION = 2  # bump when a change alters the chips or vectors (the landmarks included)
 # Where the 5 landmarks land in the 112×112 chip (x, y): eyes, nose tip, mouth corners; the image's left one first.
 ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
                              [41.5493, 92.3655], [70.7299, 92.2041]], np.float64)
@@ -72,7 +73,7 @@ def align_chip(rgb: np.ndarray, landmarks: np.ndarray, template: np.ndarray = AR
     landmarks = np.asarray(landmarks, np.float64)
     known = ~np.isnan(landmarks).any(axis=1)
     matrix = similarity_transform(landmarks[known], template[known])
-    return cv2.warpAffine(rgb, matrix, (CHIP_SIZE, CHIP_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return warp_area(rgb, matrix, (CHIP_SIZE, CHIP_SIZE))
 
 
 class SFaceAligner:
