@@ -106,7 +106,6 @@ def chip_batches(path: str | Path, frames: np.ndarray, boxes: np.ndarray, rows: 
             cut = len(ready) - len(ready) % EMBED_BATCH
             for start in range(0, cut, EMBED_BATCH):
                 yield ready[start : start + EMBED_BATCH]
-            pending = [ready[cut:]] if cut < len(ready) else []
-            count = len(ready) - cut
-    if pending:
+            pending, count = [ready[cut:]], len(ready) - cut
+    if count:
         yield np.concatenate(pending)

@@ -179,10 +179,10 @@ def preload(embedder: str, device: str = "auto", workers: int = 1, network: str 
     stage finds it loaded; runs in a background thread while detection runs (:mod:`facecluster.pipeline.video`)."""
     embedder = resolve_embedder(embedder, device, network)
     if embedder == "opencv":
-        from facecluster.faces.embed.sface import MAX_COPIES
+        from facecluster.faces.embed.sface import copies_for
         from facecluster.faces.embed.sface import preload as preload_sface
 
-        preload_sface(min(max(1, int(workers)), MAX_COPIES))
+        preload_sface(copies_for(workers))
     elif embedder == "torch":
         load_torch_resnet(resolve_device(device))
     elif embedder == "onnxruntime":

@@ -97,6 +97,11 @@ class SFaceAligner:
 _IDLE_NETS: queue.SimpleQueue = queue.SimpleQueue()  # copies of the network no thread is running
 
 
+def copies_for(threads: int) -> int:
+    """How many copies of the network ``threads`` cores run side by side."""
+    return min(max(1, int(threads)), MAX_COPIES)
+
+
 def preload(copies: int = 1) -> None:
     """Read ``copies`` copies of the network now (in a background thread while detection runs)."""
     while _IDLE_NETS.qsize() < copies:
@@ -132,7 +137,7 @@ class SFaceEmbedder:
 
     def __init__(self, threads: int = 1) -> None:
         self.threads = max(1, int(threads))
-        self.copies = min(self.threads, MAX_COPIES)
+        self.copies = copies_for(self.threads)
         self.threads_per_copy = self.threads // self.copies
         preload(self.copies)
 
