@@ -180,3 +180,31 @@ def test_a_small_photo_album_keeps_its_people_apart():
         truth = np.asarray([Path(part.files[i]).parent.name for i in part.face_file])
         assert 4 <= person.max() + 1 <= 12, person  # a few photos of their own (profiles, sunglasses), never merged
         assert bcubed(truth, person)[2] >= 0.85
+
+
+def test_many_tracks_with_few_pairs_on_screen_together_take_the_fallback():
+    """A video of 60 tracks: 3 people in 10 shots each, 2 near-identical tracks a shot (a track broken once). With
+    fewer than MIN_CANNOT_PAIRS pairs known to differ, nearest neighbours (tracks of one shot) would set the stop far
+    below the distance between one person's shots and split every person; a video's tracks take the fallback."""
+    from facecluster.cluster import stop_rule
+
+    rng = np.random.default_rng(5)
+    centres = rng.normal(size=(3, 32))
+    shots = np.repeat(centres, 10, axis=0) + 0.45 * rng.normal(size=(30, 32))
+    X = l2_normalize(np.repeat(shots, 2, axis=0) + 0.03 * rng.normal(size=(60, 32)))
+    y = np.repeat(np.arange(3), 20)
+    pairs = np.array([[0, 20], [1, 40], [21, 41]])  # three pairs on screen together
+    d = pairwise(X)
+    people_apart = float(np.min(d[np.ix_(y == 0, y == 1)]))
+    one_person = float(np.max([d[np.ix_(y == k, y == k)].max() for k in range(3)]))
+    fallback = (one_person + people_apart) / 2
+    assert one_person < fallback < people_apart
+    nearest = stop_distance(d, pairs, fallback)  # as for photos: 60 items are evidence enough
+    tracks = stop_distance(d, pairs, fallback, min_items=stop_rule.TRACKS_MIN_ITEMS)
+    assert nearest < one_person and tracks == fallback
+    split = ConstrainedAgglomerative(distance_threshold=nearest).fit(X, cannot_link=pairs)
+    whole = ConstrainedAgglomerative(distance_threshold=tracks).fit(X, cannot_link=pairs)
+    assert split.n_clusters_ > 3 and whole.n_clusters_ == 3 and bcubed(y, whole.labels_)[2] == 1.0
+    # With MIN_CANNOT_PAIRS pairs or more, the pairs on screen together decide, for tracks as for faces.
+    many = np.array([[a, b] for a in range(0, 20, 2) for b in (20, 40)])
+    assert stop_distance(d, many, fallback, min_items=None) == stop_distance(d, many, fallback)

@@ -24,7 +24,7 @@ from facecluster.cache import StageCache, fingerprint_file, stage_key
 from facecluster.clothing import descriptors as clothing_descriptors
 from facecluster.clothing.distance import track_distances_with_clothing
 from facecluster.cluster.registry import fallback, make_clusterer
-from facecluster.cluster.stop_rule import stop_distance
+from facecluster.cluster.stop_rule import TRACKS_MIN_ITEMS, stop_distance
 from facecluster.cluster.tracks import not_a_face_tracks, order_by_screen_time, track_means, track_scores
 from facecluster.config import PipelineConfig
 from facecluster.distances import pairwise
@@ -418,20 +418,27 @@ class _Stages:
             if threshold is None and cfg.cluster == "average":
                 # The stop distance is calibrated on the faces alone: clothing shifts the distances of pairs on
                 # screen together (different clothes) upwards, which would make a cannot-link yardstick too lenient.
-                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, fallback("tracks", cfg.network))
+                threshold = self._stop_distance(calibration_features[keep], sub_cannot)
                 threshold *= base_scale if base is not None else 1.0
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, metric="precomputed",
                                    network=cfg.network)
             labels[keep] = model.fit_predict(distances[np.ix_(keep, keep)], cannot_link=sub_cannot)
         else:
             threshold = cfg.distance_threshold
-            if threshold is None and base is not None and cfg.cluster == "average":
-                threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, fallback("tracks", cfg.network)) * base_scale
+            if threshold is None and cfg.cluster == "average":
+                threshold = self._stop_distance(calibration_features[keep], sub_cannot) * (base_scale if base is not None else 1.0)
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, network=cfg.network)
             labels[keep] = model.fit_predict(features[keep], cannot_link=sub_cannot)
         stop = getattr(model, "distance_threshold_", None)
         self.stop_distance = None if stop is None or n_clusters is not None else float(stop)
         return features, order_by_screen_time(labels, first, last)
+
+
+    def _stop_distance(self, features: np.ndarray, cannot: np.ndarray) -> float:
+        """Average linkage's stop distance for track features (T, D) and (m, 2) pairs on screen together: the
+        self-calibrating rule for tracks (:data:`~facecluster.cluster.stop_rule.TRACKS_MIN_ITEMS`: the fallback, not
+        nearest neighbours, where too few pairs are known to differ)."""
+        return stop_distance(pairwise(features), cannot, fallback("tracks", self.config.network), min_items=TRACKS_MIN_ITEMS)
 
 
 def _load_in_background(config: PipelineConfig) -> threading.Thread:
