@@ -114,7 +114,7 @@ def test_sface_tells_one_face_from_another_and_batches_do_not_matter():
 def test_network_names_ids_and_backends():
     assert network_id("sface") != network_id("dlib") and network_of_id(network_id("dlib")) == "dlib"
     assert network_of_id("some_other_net") is None
-    assert resolve_embedder("auto", network="sface") == "opencv"
+    assert resolve_embedder("auto", network="sface") == "openvino"  # installed with the test extra
     with pytest.raises(ParameterError, match="backend of dlib's network"):
         check_network("sface", "torch")
     with pytest.raises(ParameterError, match="network must be one of"):
@@ -148,19 +148,39 @@ def test_sface_embeds_the_same_vectors_from_threads_side_by_side_and_restores_op
     rng = np.random.default_rng(3)
     chips = rng.integers(0, 256, (40, CHIP_SIZE, CHIP_SIZE, 3), dtype=np.uint8)
     before = cv2.getNumThreads()
-    serial = SFaceEmbedder(threads=1).embed(chips)
+    serial = SFaceEmbedder(threads=1, backend="opencv").embed(chips)
     parts = [chips[i : i + 16] for i in range(0, 40, 16)] * 3
     with ThreadPoolExecutor(max_workers=3) as pool:  # three callers at once, each on its own copy of the network
-        together = list(pool.map(SFaceEmbedder(threads=2).embed, parts))
+        together = list(pool.map(SFaceEmbedder(threads=2, backend="opencv").embed, parts))
     for k, part in enumerate(together):
         start = 16 * (k % 3)
         assert np.array_equal(part, serial[start : start + 16])
-    streamed = np.concatenate(list(embed_chip_batches(parts[:3], workers=2, network="sface")))
-    assert np.array_equal(streamed, serial)
-    wide = SFaceEmbedder(threads=5)  # more cores: no more copies (each holds ~180 MB running), more threads each
+    streamed = np.concatenate(list(embed_chip_batches(parts[:3], workers=2, network="sface")))  # OpenVINO's
+    assert np.allclose(streamed, serial, atol=1e-4 * np.abs(serial).max(), rtol=0)
+    wide = SFaceEmbedder(threads=5, backend="opencv")  # more cores: no more copies (each holds ~180 MB running), more threads each
     assert (wide.copies, wide.threads_per_copy) == (2, 2)
     assert np.array_equal(wide.embed(chips), serial)
     assert cv2.getNumThreads() == before
+
+
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_openvino_gives_opencvs_vectors_whatever_the_cores_and_batch_mates(threads):
+    rng = np.random.default_rng(4)
+    chips = rng.integers(0, 256, (40, CHIP_SIZE, CHIP_SIZE, 3), dtype=np.uint8)
+    chips[:8] = np.stack([cv2.GaussianBlur(c, (0, 0), 3) for c in chips[:8]])  # smooth pictures too, not only noise
+    opencv = SFaceEmbedder(threads=1, backend="opencv").embed(chips)
+    openvino = SFaceEmbedder(threads=threads, backend="openvino")
+    assert openvino.name == "openvino" and openvino.copies == min(threads, 2)
+    vectors = openvino.embed(chips)
+    assert vectors.shape == (40, 128) and vectors.dtype == np.float32
+    assert np.abs(vectors - opencv).max() < 1e-4 * np.abs(opencv).max()
+    alone = SFaceEmbedder(threads=1, backend="openvino").embed(chips[5:6])
+    assert np.array_equal(alone[0], vectors[5])  # bit for bit: no dependence on threads, streams or batch-mates
+
+
+def test_an_unknown_sface_backend_is_refused():
+    with pytest.raises(ParameterError, match="backend must be one of openvino, opencv"):
+        SFaceEmbedder(backend="tensorrt")
 
 
 def test_chip_batches_hands_on_batches_of_exactly_embed_batch_chips(tmp_path):

@@ -1,6 +1,7 @@
 """The face networks (128-d vectors of aligned faces): SFace, the default, and dlib's ResNet.
 
-``network``: ``sface`` (:mod:`.sface`; faces aligned on CenterFace's 5 landmarks to 112×112, run by OpenCV's dnn)
+``network``: ``sface`` (:mod:`.sface`; faces aligned on CenterFace's 5 landmarks to 112×112, run by OpenVINO where
+installed, else OpenCV's dnn)
 or ``dlib`` (below). Vectors of different networks are never compared: :func:`network_id` names the one that made
 them, and caches, outputs and galleries record it.
 
@@ -61,7 +62,7 @@ def check_network(network: str, embedder: str = DEFAULT_EMBEDDER) -> None:
     if embedder not in EMBEDDERS:
         raise ParameterError(f"embedder must be one of {', '.join(EMBEDDERS)} (here: {embedder!r})")
     if network == "sface" and embedder != "auto":
-        raise ParameterError(f"--embedder {embedder} is a backend of dlib's network; SFace runs on OpenCV "
+        raise ParameterError(f"--embedder {embedder} is a backend of dlib's network; SFace runs on OpenVINO or OpenCV "
                              "(use --network dlib, or leave --embedder auto)")
 
 
@@ -90,11 +91,14 @@ def make_aligner(network: str = DEFAULT_NETWORK):
 
 
 def resolve_embedder(embedder: str = DEFAULT_EMBEDDER, device: str = "auto", network: str = "dlib") -> str:
-    """The backend ``embedder`` names: for SFace ``opencv``; for dlib's network ``auto`` → ``torch`` where
+    """The backend ``embedder`` names: for SFace ``openvino`` where that package is installed, else ``opencv``
+    (:func:`facecluster.faces.embed.sface.default_backend`); for dlib's network ``auto`` → ``torch`` where
     ``device`` resolves to a GPU, else ``onnxruntime``."""
     check_network(network, embedder)
     if network == "sface":
-        return "opencv"
+        from facecluster.faces.embed.sface import default_backend
+
+        return default_backend()
     if embedder != "auto":
         return embedder
     return "torch" if resolve_device(device) == "cuda" else "onnxruntime"
@@ -178,11 +182,10 @@ def preload(embedder: str, device: str = "auto", workers: int = 1, network: str 
     """Load the ``embedder``'s network now (PyTorch's import included, for ``torch``), so that the embedding
     stage finds it loaded; runs in a background thread while detection runs (:mod:`facecluster.pipeline.video`)."""
     embedder = resolve_embedder(embedder, device, network)
-    if embedder == "opencv":
-        from facecluster.faces.embed.sface import copies_for
+    if network == "sface":
         from facecluster.faces.embed.sface import preload as preload_sface
 
-        preload_sface(copies_for(workers))
+        preload_sface(workers, embedder)
     elif embedder == "torch":
         load_torch_resnet(resolve_device(device))
     elif embedder == "onnxruntime":
@@ -312,12 +315,12 @@ def embed_chip_batches(
     uses ``workers`` spawned processes (1 = in this process).
     """
     embedder = resolve_embedder(embedder, device, network)
-    if embedder == "opencv":
+    if network == "sface":
         from facecluster.faces.embed.sface import SFaceEmbedder
 
         # One batch a copy of the network, the copies side by side; no more batches waiting than copies (what an
         # interruption finds computed but not yet handed on is lost).
-        sface_embedder = SFaceEmbedder(workers)
+        sface_embedder = SFaceEmbedder(workers, embedder)
         with ThreadPoolExecutor(max_workers=sface_embedder.copies) as pool:
             yield from _in_order(pool, sface_embedder.embed, batches, sface_embedder.copies, on_batch)
         return

@@ -1,13 +1,17 @@
 """SFace (Zhong et al., IEEE TIP 2021): a face aligned on 5 landmarks to 112×112 → a 128-d vector, compared by cosine.
 
 The ONNX file ships inside facecluster (``faces/embed/models/face_recognition_sface_2021dec.onnx``, Apache-2.0,
-``LICENSE-sface.txt`` beside it), byte-identical to the OpenCV model zoo's. It is run by OpenCV's dnn module in
-fixed batches of ``BATCH`` chips (the last one padded): 17 ms a face on one core, against 28 ms for
-onnxruntime on the same file (its weights are declared as graph inputs, so nothing is folded);
-``benchmarks/bench_alignment.py`` measures both. Two cores run two copies of the network side by side, one batch
-each on one thread: OpenCV's own threading waits at every layer for its slowest thread, and lost a third of its
-speed while another thread of the process cut the next chips. A copy holds ~180 MB while it runs (its layers'
-outputs for a batch), so there are at most ``MAX_COPIES``; more cores share them as OpenCV threads.
+``LICENSE-sface.txt`` beside it), byte-identical to the OpenCV model zoo's. It runs in fixed batches of ``BATCH``
+chips (the last one padded) on one of two backends (``BACKENDS``), which give the same vectors to 1e-5:
+
+- ``openvino`` where that package is installed (``pip install 'facecluster[openvino]'``): ~10 ms a face on one core,
+  and two inference streams on two cores; its vectors do not depend on the thread or stream count, nor on a chip's
+  batch-mates (``benchmarks/bench_sface_backends.py``);
+- ``opencv`` otherwise, OpenCV's dnn module: ~17 ms a face on one core (onnxruntime takes 28 on the same file: its
+  weights are declared as graph inputs, so nothing is folded). Two cores run two copies of the network side by
+  side, one batch each on one thread: OpenCV's own threading waits at every layer for its slowest thread, and lost
+  a third of its speed while another thread of the process cut the next chips. A copy holds ~180 MB while it runs
+  (its layers' outputs for a batch), so there are at most ``MAX_COPIES``; more cores share them as OpenCV threads.
 
 Alignment follows OpenCV's ``FaceRecognizerSF.alignCrop``: the similarity transform (rotation, uniform scale,
 translation; Umeyama's least squares) that takes the face's 5 landmarks (eyes, nose tip, mouth corners, the
@@ -16,7 +20,9 @@ The network reads the chip as RGB values 0..255 (``blobFromImage(..., swapRB=Tru
 """
 from __future__ import annotations
 
+import importlib.util
 import queue
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,7 +38,8 @@ from facecluster.threads import opencv_threads
 MODEL_FILE = "face_recognition_sface_2021dec.onnx"
 CHIP_SIZE = 112  # pixels, the side of the aligned chip
 BATCH = 16  # chips per forward pass (the last batch padded with zero chips)
-MAX_COPIES = 2  # copies of the network that run side by side at most
+MAX_COPIES = 2  # copies of the network (OpenVINO: inference streams) that run side by side at most
+BACKENDS = ("openvino", "opencv")
 CODE_VERSION = 2  # bump when a change alters the chips or vectors (the landmarks included)
 # Where the 5 landmarks land in the 112×112 chip (x, y): eyes, nose tip, mouth corners; the image's left one first.
 ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
@@ -94,17 +101,27 @@ class SFaceAligner:
         return np.stack([align_chip(rgb, p) for p in points])
 
 
-_IDLE_NETS: queue.SimpleQueue = queue.SimpleQueue()  # copies of the network no thread is running
+_IDLE_NETS: queue.SimpleQueue = queue.SimpleQueue()  # OpenCV's copies of the network no thread is running
+_OPENVINO: dict[int, queue.SimpleQueue] = {}  # threads → idle inference requests of the network compiled for them
+_OPENVINO_LOCK = threading.Lock()
+
+
+def default_backend() -> str:
+    """``openvino`` where that package is installed, else ``opencv``."""
+    return "openvino" if importlib.util.find_spec("openvino") is not None else "opencv"
 
 
 def copies_for(threads: int) -> int:
-    """How many copies of the network ``threads`` cores run side by side."""
+    """How many copies of the network (OpenVINO: inference streams) ``threads`` cores run side by side."""
     return min(max(1, int(threads)), MAX_COPIES)
 
 
-def preload(copies: int = 1) -> None:
-    """Read ``copies`` copies of the network now (in a background thread while detection runs)."""
-    while _IDLE_NETS.qsize() < copies:
+def preload(threads: int = 1, backend: str | None = None) -> None:
+    """Load the network for ``threads`` cores now (in a background thread while detection runs)."""
+    if (backend or default_backend()) == "openvino":
+        _openvino_requests(threads)
+        return
+    while _IDLE_NETS.qsize() < copies_for(threads):
         _IDLE_NETS.put(_load_net())
 
 
@@ -114,7 +131,7 @@ def _load_net():
 
 @contextmanager
 def _a_net() -> Iterator:
-    """A copy of the network for this thread alone (an idle one, else a new one), returned when done."""
+    """A copy of OpenCV's network for this thread alone (an idle one, else a new one), returned when done."""
     try:
         net = _IDLE_NETS.get_nowait()
     except queue.Empty:
@@ -125,33 +142,76 @@ def _a_net() -> Iterator:
         _IDLE_NETS.put(net)
 
 
+def _openvino_requests(threads: int) -> queue.SimpleQueue:
+    """The idle inference requests of the network compiled by OpenVINO for ``threads`` cores in ``copies_for``
+    streams (one request a stream; compiled once per thread count)."""
+    threads = max(1, int(threads))
+    with _OPENVINO_LOCK:
+        if threads not in _OPENVINO:
+            try:
+                import openvino
+            except ImportError:
+                from facecluster.errors import MissingDependencyError
+
+                raise MissingDependencyError("SFace's openvino backend needs the openvino package: "
+                                             "pip install 'facecluster[openvino]'") from None
+            core = openvino.Core()
+            model = core.read_model(model_path())
+            model.reshape({model.inputs[0].get_any_name(): [BATCH, 3, CHIP_SIZE, CHIP_SIZE]})
+            streams = copies_for(threads)
+            compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": streams,
+                                                         "INFERENCE_PRECISION_HINT": "f32", "ENABLE_CPU_PINNING": False})
+            idle: queue.SimpleQueue = queue.SimpleQueue()
+            for _ in range(streams):
+                idle.put(compiled.create_infer_request())
+            _OPENVINO[threads] = idle
+        return _OPENVINO[threads]
+
+
 class SFaceEmbedder:
-    """SFace run by OpenCV's dnn: (K, 112, 112, 3) uint8 RGB chips → (K, 128) float32 vectors (not normalised).
+    """SFace: (K, 112, 112, 3) uint8 RGB chips → (K, 128) float32 vectors (not normalised).
 
     Chips go through the network in batches of exactly ``BATCH`` (the last one padded), so a chip's vector does
-    not depend on its batch-mates. ``threads`` cores: ``copies`` copies of the network (at most ``MAX_COPIES``)
-    side by side, each on ``threads_per_copy`` OpenCV threads. A call spreads its batches over the copies; calls
-    from up to ``copies`` threads at once run side by side, each on its own copy."""
+    not depend on its batch-mates. ``threads`` cores: ``copies`` batches side by side (at most ``MAX_COPIES``), as
+    OpenVINO's inference streams or as copies of OpenCV's network, each on ``threads_per_copy`` OpenCV threads. A
+    call spreads its batches over the copies; calls from up to ``copies`` threads at once run side by side.
+    ``backend``: one of ``BACKENDS`` (None: :func:`default_backend`)."""
 
-    name = "opencv"
+    def __init__(self, threads: int = 1, backend: str | None = None) -> None:
+        self.backend = backend or default_backend()
+        if self.backend not in BACKENDS:
+            from facecluster.errors import ParameterError
 
-    def __init__(self, threads: int = 1) -> None:
+            raise ParameterError(f"backend must be one of {', '.join(BACKENDS)} (here: {self.backend!r})")
+        self.name = self.backend
         self.threads = max(1, int(threads))
         self.copies = copies_for(self.threads)
         self.threads_per_copy = self.threads // self.copies
-        preload(self.copies)
+        preload(self.threads, self.backend)
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         parts = [chips[start : start + BATCH] for start in range(0, len(chips), BATCH)]
+        run = self._run_openvino if self.backend == "openvino" else _run
         with opencv_threads(self.threads_per_copy):
             if len(parts) <= 1 or self.copies == 1:
-                return in_fixed_batches(chips, BATCH, _run)
+                return in_fixed_batches(chips, BATCH, run)
             with ThreadPoolExecutor(max_workers=min(self.copies, len(parts))) as pool:
-                return np.concatenate(list(pool.map(lambda part: in_fixed_batches(part, BATCH, _run), parts)))
+                return np.concatenate(list(pool.map(lambda part: in_fixed_batches(part, BATCH, run), parts)))
+
+    def _run_openvino(self, part: np.ndarray) -> np.ndarray:
+        """One inference on (BATCH, 112, 112, 3) uint8 chips: (BATCH, 128) float32, on an idle stream (waits for one)."""
+        idle = _openvino_requests(self.threads)
+        request = idle.get()
+        try:
+            request.infer({0: np.ascontiguousarray(part.transpose(0, 3, 1, 2), np.float32)})
+            return np.array(request.get_output_tensor(0).data, np.float32)
+        finally:
+            idle.put(request)
 
 
 def _run(part: np.ndarray) -> np.ndarray:
-    """One forward pass on (BATCH, 112, 112, 3) uint8 chips: (BATCH, 128) float32, on this thread alone."""
+    """One forward pass of OpenCV's network on (BATCH, 112, 112, 3) uint8 chips: (BATCH, 128) float32, on this thread
+    alone."""
     with _a_net() as net:
         net.setInput(part.transpose(0, 3, 1, 2).astype(np.float32))
         return np.array(net.forward(), np.float32)
