@@ -201,3 +201,20 @@ def test_chip_batches_hands_on_batches_of_exactly_embed_batch_chips(tmp_path):
 
     sizes = [len(b) for b in chip_batches(path, frames, boxes, np.arange(len(frames)), BoxChips())]
     assert sizes == [EMBED_BATCH, EMBED_BATCH, len(frames) - 2 * EMBED_BATCH]
+
+
+def test_openvino_is_loaded_without_its_telemetry_or_a_forked_process():
+    """`import openvino` also imports its model-conversion tools, which send usage telemetry from a forked process:
+    a run must not go on the network, and a fork of a multithreaded run can hang."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys\nimport numpy as np\nforks = []\nos.register_at_fork(before=lambda: forks.append(1))\n"
+            "from facecluster.faces.embed.sface import SFaceEmbedder\n"
+            "vectors = SFaceEmbedder(1, backend='openvino').embed(np.zeros((2, 112, 112, 3), np.uint8))\n"
+            "print(len(forks), 'openvino.tools.ovc' in sys.modules, 'openvino_telemetry' in sys.modules, vectors.shape)\n"
+            "from openvino.tools.ovc import convert_model\n")  # the tools can still be imported on purpose
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "CI": ""})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[0] == "0 False False (2, 128)"

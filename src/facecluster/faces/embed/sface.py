@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import queue
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -142,6 +143,25 @@ def _a_net() -> Iterator:
         _IDLE_NETS.put(net)
 
 
+def _import_openvino():
+    """OpenVINO's runtime, without the model-conversion tools that ``import openvino`` also loads by default: on import
+    they send usage telemetry over the network from a forked process (``openvino-telemetry``, on unless a user opted
+    out), which a run must not do, and a fork of a multithreaded process can hang (a run killed meanwhile left such a
+    child behind, holding its output pipes). A later explicit import of the tools still works."""
+    if "openvino" in sys.modules:
+        return sys.modules["openvino"]
+    tools = "openvino.tools.ovc"
+    blocked = tools not in sys.modules
+    if blocked:
+        sys.modules[tools] = None  # `from openvino.tools.ovc import ...` then raises ImportError, which openvino catches
+    try:
+        import openvino
+    finally:
+        if blocked and sys.modules.get(tools, 0) is None:
+            del sys.modules[tools]
+    return openvino
+
+
 def _openvino_requests(threads: int) -> queue.SimpleQueue:
     """The idle inference requests of the network compiled by OpenVINO for ``threads`` cores in ``copies_for``
     streams (one request a stream; compiled once per thread count)."""
@@ -149,7 +169,7 @@ def _openvino_requests(threads: int) -> queue.SimpleQueue:
     with _OPENVINO_LOCK:
         if threads not in _OPENVINO:
             try:
-                import openvino
+                openvino = _import_openvino()
             except ImportError:
                 from facecluster.errors import MissingDependencyError
 
