@@ -32,8 +32,9 @@ final defaults of that round, every-frame detection and no learner: 0.914 agains
 
 The rule needs evidence: at least ``MIN_CANNOT_PAIRS`` pairs known to differ, or at
 least ``MIN_ITEMS`` items (for a video's tracks, pairs known to differ only: ``TRACKS_MIN_ITEMS``).
-With less (a clip of two shots, three people in two videos), nearest neighbours cannot tell "everyone appears once" from "one person
-seen several times", and the caller's ``fallback`` distance is used: the face
+With less (a clip of two shots, three people in two videos), nearest neighbours cannot
+tell "everyone appears once" from "one person seen several times", and the caller's
+``fallback`` distance is used: the face
 network's own calibrated value (0.3 for tracks, 0.45 for single faces in dlib's units, times the network's
 scale: ``facecluster.cluster.registry.fallback``).
 """

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 
+from facecluster.errors import MissingDependencyError, ParameterError
 from facecluster.faces import shipped_model
 from facecluster.faces.embed.batches import in_fixed_batches
 from facecluster.faces.warp import warp_area
@@ -171,8 +172,6 @@ def _openvino_requests(threads: int) -> queue.SimpleQueue:
             try:
                 openvino = _import_openvino()
             except ImportError:
-                from facecluster.errors import MissingDependencyError
-
                 raise MissingDependencyError("SFace's openvino backend needs the openvino package: "
                                              "pip install 'facecluster[openvino]'") from None
             core = openvino.Core()
@@ -200,8 +199,6 @@ class SFaceEmbedder:
     def __init__(self, threads: int = 1, backend: str | None = None) -> None:
         self.backend = backend or default_backend()
         if self.backend not in BACKENDS:
-            from facecluster.errors import ParameterError
-
             raise ParameterError(f"backend must be one of {', '.join(BACKENDS)} (here: {self.backend!r})")
         self.name = self.backend
         self.threads = max(1, int(threads))
