@@ -118,8 +118,8 @@ def clip_rows(v, work: Path, seeds: list[int]) -> dict:
             "people_true": len(set(truth.tolist())), "evidence": evidence, "scores": scores}
 
 
-def mean_f(row: dict, learner: str, cues: str) -> float:
-    return float(np.mean([r["bcubed_f"] for r in row["scores"][learner][cues]]))
+def mean_f(row: dict, learner: str, mode: str) -> float:
+    return float(np.mean([r["bcubed_f"] for r in row["scores"][learner][mode]]))
 
 
 def render(rows: list[dict], seeds: list[int]) -> str:
@@ -133,21 +133,21 @@ def render(rows: list[dict], seeds: list[int]) -> str:
              "on these clips except CCL's tuned settings (chosen leave-one-set-out, `dev_suite_loso_ccl.md`).", ""]
     titles = {"face": "B-cubed F, cues `face`", "auto": "B-cubed F, cues `auto`",
               "K": "B-cubed F, cues `face`, K known: the order of the merges, without the stop rule"}
-    for cues in MODES:
-        lines += [f"## {titles[cues]}", "", "| clip | " + " | ".join(learners) + " |",
+    for mode in MODES:
+        lines += [f"## {titles[mode]}", "", "| clip | " + " | ".join(learners) + " |",
                   "|---|" + "---|" * len(learners)]
         for r in rows:
-            base = mean_f(r, "none", cues)
+            base = mean_f(r, "none", mode)
             cells = []
             for name in learners:
-                f = mean_f(r, name, cues)
+                f = mean_f(r, name, mode)
                 mark = "" if name == "none" else (" ▲" if f > base + 0.005 else " ▼" if f < base - 0.005 else "")
                 cells.append(f"{f:.3f}{mark}")
             lines.append(f"| {r['set']} | " + " | ".join(cells) + " |")
-        means = [np.mean([mean_f(r, n, cues) for r in rows]) for n in learners]
-        hard = [r for r in rows if mean_f(r, "none", cues) < 0.97]
-        hard_means = [np.mean([mean_f(r, n, cues) for r in hard]) for n in learners] if hard else [float("nan")] * len(learners)
-        worse = [sum(mean_f(r, n, cues) < mean_f(r, "none", cues) - 0.005 for r in rows) for n in learners]
+        means = [np.mean([mean_f(r, n, mode) for r in rows]) for n in learners]
+        hard = [r for r in rows if mean_f(r, "none", mode) < 0.97]
+        hard_means = [np.mean([mean_f(r, n, mode) for r in hard]) for n in learners] if hard else [float("nan")] * len(learners)
+        worse = [sum(mean_f(r, n, mode) < mean_f(r, "none", mode) - 0.005 for r in rows) for n in learners]
         lines += ["| **mean** | " + " | ".join(f"**{m:.3f}**" for m in means) + " |",
                   f"| mean where `none` < 0.97 ({len(hard)} clips) | " + " | ".join(f"{m:.3f}" for m in hard_means) + " |",
                   "| clips lost (> 0.005 under `none`) | " + " | ".join(str(w) for w in worse) + " |", ""]
