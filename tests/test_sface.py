@@ -218,3 +218,17 @@ def test_openvino_is_loaded_without_its_telemetry_or_a_forked_process():
                           env={**__import__("os").environ, "CI": ""})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[0] == "0 False False (2, 128)"
+
+
+def test_without_openvino_sface_runs_on_opencv(monkeypatch):
+    """Where the openvino extra is not installed, a run embeds with OpenCV's dnn."""
+    import importlib.util
+
+    from facecluster.faces.embed import embed_chip_batches
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "openvino" else real(name, *args))
+    assert resolve_embedder("auto", network="sface") == "opencv"
+    chips = np.random.default_rng(5).integers(0, 256, (20, CHIP_SIZE, CHIP_SIZE, 3), dtype=np.uint8)
+    streamed = np.concatenate(list(embed_chip_batches([chips[:16], chips[16:]], workers=2, network="sface")))
+    assert np.array_equal(streamed, SFaceEmbedder(threads=1, backend="opencv").embed(chips))
