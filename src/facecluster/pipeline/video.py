@@ -411,34 +411,25 @@ class _Stages:
         labels = np.full(T, -1, np.int64)
         if len(keep) == 0:
             return features, labels
+        threshold = cfg.distance_threshold
+        if threshold is None and n_clusters is None and cfg.cluster == "average":
+            # The self-calibrating rule for a video's tracks (stop_rule.TRACKS_MIN_ITEMS: the fallback, not nearest
+            # neighbours, where too few pairs are known to differ), on the faces alone: clothing shifts the distances of
+            # pairs on screen together (different clothes) upwards, which would make a cannot-link yardstick too lenient.
+            threshold = stop_distance(pairwise(calibration_features[keep]), sub_cannot, fallback("tracks", cfg.network),
+                                      min_items=TRACKS_MIN_ITEMS) * (base_scale if base is not None else 1.0)
         if clothing is not None:
             distances, self.calibration = track_distances_with_clothing(features, tracks, detections, emb, shots, clothing, cannot,
                                                                             cfg.network)
-            threshold = cfg.distance_threshold
-            if threshold is None and cfg.cluster == "average":
-                # The stop distance is calibrated on the faces alone: clothing shifts the distances of pairs on
-                # screen together (different clothes) upwards, which would make a cannot-link yardstick too lenient.
-                threshold = self._stop_distance(calibration_features[keep], sub_cannot)
-                threshold *= base_scale if base is not None else 1.0
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, metric="precomputed",
                                    network=cfg.network)
             labels[keep] = model.fit_predict(distances[np.ix_(keep, keep)], cannot_link=sub_cannot)
         else:
-            threshold = cfg.distance_threshold
-            if threshold is None and cfg.cluster == "average":
-                threshold = self._stop_distance(calibration_features[keep], sub_cannot) * (base_scale if base is not None else 1.0)
             model = make_clusterer(cfg.cluster, n_clusters=n_clusters, threshold=threshold, network=cfg.network)
             labels[keep] = model.fit_predict(features[keep], cannot_link=sub_cannot)
         stop = getattr(model, "distance_threshold_", None)
         self.stop_distance = None if stop is None or n_clusters is not None else float(stop)
         return features, order_by_screen_time(labels, first, last)
-
-
-    def _stop_distance(self, features: np.ndarray, cannot: np.ndarray) -> float:
-        """Average linkage's stop distance for track features (T, D) and (m, 2) pairs on screen together: the
-        self-calibrating rule for tracks (:data:`~facecluster.cluster.stop_rule.TRACKS_MIN_ITEMS`: the fallback, not
-        nearest neighbours, where too few pairs are known to differ)."""
-        return stop_distance(pairwise(features), cannot, fallback("tracks", self.config.network), min_items=TRACKS_MIN_ITEMS)
 
 
 def _load_in_background(config: PipelineConfig) -> threading.Thread:

@@ -98,9 +98,10 @@ class ShotDetectorParams:
     that neighbourhood; min_shot_len: frames; a cut closer than this to the previous is dropped; structure_weight:
     the structure signal's share of the score. threshold, peak_ratio and structure_weight were chosen on the dev
     suite's ground-truth shots (benchmarks/bench_shots.py → results/shots.md: with the gradual constants and
-    ``CONTRAST_FLOOR``, pooled cut F1 0.972 held out, 0.975 in-sample; the first choice, 0.936 held out, beat the earlier 0.15 / 4.0 on luma and colour
-    alone, 0.886, which missed 8 of the 10 cuts of a black-and-white film). A peak ratio of 2.75 rather than 3 finds
-    the jump cuts of a talking head that gestures (ratios of 2.9 there) and added no false cut on the dev clips.
+    ``CONTRAST_FLOOR``, pooled cut F1 0.974 held out, 0.977 in-sample; the first choice, 0.936 held out, beat the
+    earlier 0.15 / 4.0 on luma and colour alone, 0.886, which missed 8 of the 10 cuts of a black-and-white film).
+    A peak ratio of 2.75 rather than 3 finds the jump cuts of a talking head that gestures (ratios of 2.9 there)
+    and added no false cut on the dev clips.
     With ``CONTRAST_FLOOR`` at 0.005 the clips as they are would take a threshold of 0.1 (pooled F1 0.977 against
     0.975); 0.08 stays, because the darkened copies lose cuts at 0.1 (0.970 against 0.977; a talking head's jump
     cuts 0.962 → 0.851), and the cuts this detector has missed on footage we do not have were in dark scenes.

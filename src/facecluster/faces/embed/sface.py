@@ -200,11 +200,15 @@ class SFaceEmbedder:
         self.backend = backend or default_backend()
         if self.backend not in BACKENDS:
             raise ParameterError(f"backend must be one of {', '.join(BACKENDS)} (here: {self.backend!r})")
-        self.name = self.backend
         self.threads = max(1, int(threads))
         self.copies = copies_for(self.threads)
         self.threads_per_copy = self.threads // self.copies
         preload(self.threads, self.backend)
+
+    @property
+    def name(self) -> str:
+        """The backend's name, as the other embedders give theirs."""
+        return self.backend
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         parts = [chips[start : start + BATCH] for start in range(0, len(chips), BATCH)]
