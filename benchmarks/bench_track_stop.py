@@ -35,12 +35,9 @@ STOPS = np.round(np.arange(0.6, 1.45, 0.05), 2)  # SFace's units
 
 
 def nearest_neighbour_term(features: np.ndarray) -> float:
-    """The stop rule's nearest-neighbour term for track features (T >= 2, D)."""
-    d = pairwise(features).astype(np.float64)
-    n = len(d)
-    np.fill_diagonal(d, np.inf)
-    floor = stop_rule.SCALE_FLOOR * float(np.median(d[np.triu_indices(n, 1)]))
-    return max(stop_rule.NN_FACTOR * float(np.quantile(d.min(axis=1), stop_rule.NN_QUANTILE)), floor)
+    """The stop rule's nearest-neighbour term for track features (T >= 2, D): the rule with no pair known to differ
+    and no fallback."""
+    return stop_rule.stop_distance(pairwise(features))
 
 
 def clip_row(video: Path, gt: Path, folder: Path, name: str, size: str) -> dict | None:
