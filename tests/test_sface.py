@@ -220,6 +220,23 @@ def test_openvino_is_loaded_without_its_telemetry_or_a_forked_process():
     assert done.stdout.split("\n")[0] == "0 False False (2, 128)"
 
 
+def test_two_streams_first_inferences_at_once_do_not_deadlock():
+    """OpenVINO's bindings set up their numpy bridge on first use, under a guard that two threads can deadlock on: two
+    streams running their first batches at once hung 16 of 90 fresh processes before import_openvino set it up in
+    one thread. Six fresh processes here (each would hang with a chance of about 1 in 6 without it)."""
+    import subprocess
+    import sys
+
+    code = ("import threading\nimport numpy as np\nfrom facecluster.faces.embed import sface\n"
+            "embedder = sface.SFaceEmbedder(threads=2, backend='openvino')\nbarrier = threading.Barrier(2)\n"
+            "def first():\n    barrier.wait()\n    embedder._run_openvino(np.zeros((16, 112, 112, 3), np.uint8))\n"
+            "threads = [threading.Thread(target=first) for _ in range(2)]\n"
+            "[t.start() for t in threads]\n[t.join() for t in threads]\nprint('done')\n")
+    for _ in range(6):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
+
+
 def test_without_openvino_sface_runs_on_opencv(monkeypatch):
     """Where the openvino extra is not installed, a run embeds with OpenCV's dnn."""
     import importlib.util

@@ -20,9 +20,7 @@ The network reads the chip as RGB values 0..255 (``blobFromImage(..., swapRB=Tru
 """
 from __future__ import annotations
 
-import importlib.util
 import queue
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,10 +29,11 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 
-from facecluster.errors import MissingDependencyError, ParameterError
+from facecluster.errors import ParameterError
 from facecluster.faces import shipped_model
 from facecluster.faces.embed.batches import in_fixed_batches
 from facecluster.faces.warp import warp_area
+from facecluster.openvino_runtime import import_openvino, installed as openvino_installed
 from facecluster.threads import opencv_threads
 
 MODEL_FILE = "face_recognition_sface_2021dec.onnx"
@@ -110,7 +109,7 @@ _OPENVINO_LOCK = threading.Lock()
 
 def default_backend() -> str:
     """``openvino`` where that package is installed, else ``opencv``."""
-    return "openvino" if importlib.util.find_spec("openvino") is not None else "opencv"
+    return "openvino" if openvino_installed() else "opencv"
 
 
 def copies_for(threads: int) -> int:
@@ -144,36 +143,13 @@ def _a_net() -> Iterator:
         _IDLE_NETS.put(net)
 
 
-def _import_openvino():
-    """OpenVINO's runtime, without the model-conversion tools that ``import openvino`` also loads by default: on import
-    they send usage telemetry over the network from a forked process (``openvino-telemetry``, on unless a user opted
-    out), which a run must not do, and a fork of a multithreaded process can hang (a run killed meanwhile left such a
-    child behind, holding its output pipes). A later explicit import of the tools still works."""
-    if "openvino" in sys.modules:
-        return sys.modules["openvino"]
-    tools = "openvino.tools.ovc"
-    blocked = tools not in sys.modules
-    if blocked:
-        sys.modules[tools] = None  # `from openvino.tools.ovc import ...` then raises ImportError, which openvino catches
-    try:
-        import openvino
-    finally:
-        if blocked and sys.modules.get(tools, 0) is None:
-            del sys.modules[tools]
-    return openvino
-
-
 def _openvino_requests(threads: int) -> queue.SimpleQueue:
     """The idle inference requests of the network compiled by OpenVINO for ``threads`` cores in ``copies_for``
     streams (one request a stream; compiled once per thread count)."""
     threads = max(1, int(threads))
     with _OPENVINO_LOCK:
         if threads not in _OPENVINO:
-            try:
-                openvino = _import_openvino()
-            except ImportError:
-                raise MissingDependencyError("SFace's openvino backend needs the openvino package: "
-                                             "pip install 'facecluster[openvino]'") from None
+            openvino = import_openvino("SFace's openvino backend")
             core = openvino.Core()
             model = core.read_model(model_path())
             model.reshape({model.inputs[0].get_any_name(): [BATCH, 3, CHIP_SIZE, CHIP_SIZE]})
