@@ -1,10 +1,11 @@
-"""SFace on its two backends, OpenVINO and OpenCV's dnn: time a face and how far apart their vectors are.
+"""SFace on its two backends, OpenVINO (in f32, and in bf16 where the CPU runs it) and OpenCV's dnn: time a face and how
+far apart their vectors are.
 
 Chips: the aligned chips of real faces (the first ``--faces`` faces a default run of a dev-suite clip embeds, from
 its ``dev_suite.py`` run folder ``--work``). For each backend and core count (``--threads``): milliseconds of wall
 time a face, best of ``--reps`` passes over all the chips through :class:`SFaceEmbedder`; and the largest difference
-of each backend's vectors from OpenCV's on one core (absolute, and relative to the vector's largest component), and
-whether a backend's vectors are the same bit for bit whatever its core count. Writes ``results/sface_backends.md``.
+of each backend's vectors from OpenCV's on one core (absolute, relative to the vector's largest component, and the
+smallest cosine between the two), and whether a backend's vectors are the same bit for bit whatever its core count. Writes ``results/sface_backends.md``.
 
     .venv/bin/python benchmarks/bench_sface_backends.py --work /tmp/ds/default [--clip sweden] [--faces 320]
 """
@@ -19,7 +20,7 @@ from provenance import write_markdown
 from suite import load_suite
 
 from facecluster.config import PipelineConfig
-from facecluster.faces.embed.sface import BACKENDS, SFaceAligner, SFaceEmbedder
+from facecluster.faces.embed.sface import SFaceAligner, SFaceEmbedder, default_precision
 from facecluster.pipeline.video import run_video
 from facecluster.video.decode import iter_frames
 
@@ -53,12 +54,15 @@ def main() -> None:
     scale = np.abs(reference).max(axis=1)
     lines = ["# SFace's backends", "", f"{len(chips)} chips of real faces ({args.clip}); wall time a face, best of "
              f"{args.reps} passes; differences from OpenCV's vectors on one core.", "",
-             "| backend | cores | ms a face (wall) | largest difference | relative | same bits as on 1 core |",
-             "|---|---|---|---|---|---|"]
-    for backend in BACKENDS:
+             "| backend | precision | cores | ms a face (wall) | largest difference | relative | smallest cosine | same bits as on 1 core |",
+             "|---|---|---|---|---|---|---|---|"]
+    runs = [("openvino", "f32"), ("opencv", "f32")]
+    if default_precision("openvino") != "f32":
+        runs.insert(0, ("openvino", "auto"))
+    for backend, precision in runs:
         first = None
         for threads in (int(t) for t in args.threads.split(",")):
-            embedder = SFaceEmbedder(threads=threads, backend=backend)
+            embedder = SFaceEmbedder(threads=threads, backend=backend, precision=precision)
             embedder.embed(chips[:32])  # warm up
             best = float("inf")
             for _ in range(args.reps):
@@ -67,8 +71,9 @@ def main() -> None:
                 best = min(best, time.perf_counter() - t0)
             first = vectors if first is None else first
             diff = np.abs(vectors - reference).max(axis=1)
-            lines.append(f"| {backend} | {threads} | {1000 * best / len(chips):.2f} | {diff.max():.1e} | "
-                         f"{(diff / scale).max():.1e} | {'yes' if np.array_equal(vectors, first) else 'no'} |")
+            cosine = (vectors * reference).sum(1) / np.linalg.norm(vectors, axis=1) / np.linalg.norm(reference, axis=1)
+            lines.append(f"| {backend} | {embedder.precision} | {threads} | {1000 * best / len(chips):.2f} | {diff.max():.1e} | "
+                         f"{(diff / scale).max():.1e} | {cosine.min():.6f} | {'yes' if np.array_equal(vectors, first) else 'no'} |")
             print(lines[-1], flush=True)
     write_markdown(RESULTS / "sface_backends.md", "\n".join(lines), "bench_sface_backends.py")
 

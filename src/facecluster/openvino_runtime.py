@@ -13,6 +13,7 @@ two-stream inferences of SFace). :func:`import_openvino` converts one array in t
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 import threading
@@ -23,6 +24,13 @@ import numpy as np
 from facecluster.errors import MissingDependencyError
 
 _IMPORT_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_runs_bf16() -> bool:
+    """Whether OpenVINO can run networks in bfloat16 on this CPU (AMX or AVX-512 BF16: Intel Xeon from Sapphire
+    Rapids on, AMD Zen 4 on); False where the package is not installed."""
+    return installed() and "BF16" in import_openvino().Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 def installed() -> bool:

@@ -108,9 +108,10 @@ def output_params(embedder: str, device: str = "auto", network: str = "dlib") ->
     """What besides the network decides a descriptor's last bits: the backend's device and batch size."""
     embedder = resolve_embedder(embedder, device, network)
     if network == "sface":
-        from facecluster.faces.embed.sface import BATCH, CODE_VERSION
+        from facecluster.faces.embed.sface import BATCH, CODE_VERSION, default_precision
 
-        return {"device": "cpu", "batch": BATCH, "sface_code": CODE_VERSION}
+        precision = default_precision(embedder)  # a lower precision gives other vectors: its own cache
+        return {"device": "cpu", "batch": BATCH, "sface_code": CODE_VERSION, **({} if precision == "f32" else {"precision": precision})}
     if embedder == "onnxruntime":
         return {"device": "cpu", "batch": ONNX_BATCH}
     if embedder != "torch":
