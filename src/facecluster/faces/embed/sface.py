@@ -2,7 +2,7 @@
 
 The ONNX file ships inside facecluster (``faces/embed/models/face_recognition_sface_2021dec.onnx``, Apache-2.0,
 ``LICENSE-sface.txt`` beside it), byte-identical to the OpenCV model zoo's. It runs in fixed batches of ``BATCH``
-chips (the last one padded) on one of two backends (``BACKENDS``), which give the same vectors to 1e-5:
+chips (the last one padded) on one of two backends (``BACKENDS``), which in f32 give the same vectors to 1e-5:
 
 - ``openvino`` where that package is installed (``pip install 'facecluster[openvino]'``): ~10 ms a face on one core
   in f32, and two inference streams on two cores; its vectors do not depend on the thread or stream count, nor on a
