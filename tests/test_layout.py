@@ -13,7 +13,7 @@ PACKAGE = SRC / "facecluster"
 
 # Lower layers never import higher ones (same layer: allowed, cycles aside).
 LAYERS = [
-    {"facecluster._version", "facecluster.threads", "facecluster.errors", "facecluster.types", "facecluster.cache", "facecluster.distances", "facecluster.boxes", "facecluster.appearance",
+    {"facecluster._version", "facecluster.threads", "facecluster.openvino_runtime", "facecluster.errors", "facecluster.types", "facecluster.cache", "facecluster.distances", "facecluster.boxes", "facecluster.appearance",
      "facecluster.estimator",
      "facecluster.progress"},
     {"facecluster.video"},

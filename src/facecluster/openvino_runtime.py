@@ -8,8 +8,8 @@ explicit import of the tools still works.
 
 The bindings set up their numpy bridge (pybind11's) lazily, on the first array they convert, with a one-time guard
 taken while holding the GIL on one path and released on another: two threads converting their first arrays at once
-(two inference streams returning their first results) can deadlock for good (a run hung on 1 in 30 first
-two-stream inferences of SFace). :func:`import_openvino` converts one array in the importing thread, under a lock.
+(two inference streams running their first batches) can deadlock for good: SFace's two streams hung 16 of 90 fresh
+processes that way. :func:`import_openvino` converts one array each way in the importing thread, under a lock: 0 of 90.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import numpy as np
 from facecluster.errors import MissingDependencyError
 
 _IMPORT_LOCK = threading.Lock()
+_bridge_ready = False  # whether the numpy bridge has been set up (see the module)
 
 
 @functools.lru_cache(maxsize=1)
@@ -42,12 +43,13 @@ def import_openvino(needed_by: str = "this backend") -> ModuleType:
     """The ``openvino`` module, imported without its model-conversion tools (see the module). Raises
     :class:`MissingDependencyError` naming ``needed_by`` where it is not installed. Its numpy bridge is set up
     before it is returned (see the module)."""
+    global _bridge_ready
     with _IMPORT_LOCK:
         openvino = _import_without_tools(needed_by)
-        if not getattr(openvino, "_facecluster_bridge_ready", False):
-            tensor = openvino.Tensor(np.zeros((1, 1), np.float32))
-            np.array(tensor.data)  # the first conversion, here in one thread
-            openvino._facecluster_bridge_ready = True
+        if not _bridge_ready:
+            tensor = openvino.Tensor(np.zeros((1, 1), np.float32))  # numpy → OpenVINO
+            np.array(tensor.data)  # and back: the first conversions, here in one thread
+            _bridge_ready = True
         return openvino
 
 
