@@ -121,6 +121,13 @@ def default_precision(backend: str | None = None) -> str:
     return "bf16" if (backend or default_backend()) == "openvino" and cpu_runs_bf16() else "f32"
 
 
+def resolve_precision(precision: str, backend: str) -> str:
+    """The precision ``precision`` (one of ``PRECISIONS``) names on ``backend``: ``f32`` or ``bf16``."""
+    if precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)} (here: {precision!r})")
+    return default_precision(backend) if precision == "auto" else "f32"
+
+
 def copies_for(threads: int) -> int:
     """How many copies of the network (OpenVINO: inference streams) ``threads`` cores run side by side."""
     return min(max(1, int(threads)), MAX_COPIES)
@@ -130,7 +137,7 @@ def preload(threads: int = 1, backend: str | None = None, precision: str = "auto
     """Load the network for ``threads`` cores now (in a background thread while detection runs)."""
     backend = backend or default_backend()
     if backend == "openvino":
-        _openvino_requests(threads, default_precision(backend) if precision == "auto" else precision)
+        _openvino_requests(threads, resolve_precision(precision, backend))
         return
     while _IDLE_NETS.qsize() < copies_for(threads):
         _IDLE_NETS.put(_load_net())
@@ -187,13 +194,11 @@ class SFaceEmbedder:
         self.backend = backend or default_backend()
         if self.backend not in BACKENDS:
             raise ParameterError(f"backend must be one of {', '.join(BACKENDS)} (here: {self.backend!r})")
-        if precision not in PRECISIONS:
-            raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)} (here: {precision!r})")
-        self.precision = default_precision(self.backend) if precision == "auto" else "f32"
+        self.precision = resolve_precision(precision, self.backend)
         self.threads = max(1, int(threads))
         self.copies = copies_for(self.threads)
         self.threads_per_copy = self.threads // self.copies
-        preload(self.threads, self.backend, self.precision)
+        preload(self.threads, self.backend, precision)
 
     @property
     def name(self) -> str:
