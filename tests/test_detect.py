@@ -110,3 +110,18 @@ def test_yunet_finds_the_astronaut_with_landmarks(astronaut):
     assert len(make_detector("yunet", min_size=float(x2 - x1) + 5).detect(astronaut)[0]) == 0
     with pytest.raises(ParameterError, match="score_threshold"):
         make_detector("yunet", score_threshold=0.0)
+
+
+def test_centerface_shrinks_large_frames_by_area_averaging():
+    """A 1080p frame goes to the network at 640 px by area averaging: each network pixel averages the ~8 frame pixels
+    it covers, so pixel noise shrinks to about a third of its spread (bilinear reads about one pixel's worth of the
+    frame an output pixel and keeps nearly all of it: aliasing); a frame the network takes at its own size is passed
+    on as it is."""
+    det = make_detector("centerface", threads=1)
+    noise = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3)).astype(np.uint8)
+    image, sx, sy = det.network_input(noise, 640)
+    assert image.shape == (384, 640, 3) and sx == pytest.approx(640 / 1920) and sy == pytest.approx(384 / 1080)
+    assert abs(float(image.mean()) - float(noise.mean())) < 1.0 and float(image.std()) < 0.45 * float(noise.std())
+    small = np.ascontiguousarray(noise[:384, :640])
+    same, sx, sy = det.network_input(small)
+    assert same is small and sx == sy == 1.0
