@@ -7,7 +7,7 @@ Reports each run's wall time and detection-stage time, and B ÷ A per clip (medi
 ``results/ab_<label>.md`` and ``.json``.
 
     .venv/bin/python benchmarks/ab_wall.py --a /tmp/wt_before --b /tmp/wt_after --label window_search \
-        --clips supernatural_a,supernatural_b [--reps 2] [--options "..."]
+        --clips supernatural_a,supernatural_b [--reps 2] [--options "..."] [--scaled WORK/scaled-1080]
 """
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ def main() -> None:
     ap.add_argument("--clips", required=True, help="comma-separated dev-suite clip names")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--options", default="")
+    ap.add_argument("--scaled", type=Path, default=None,
+                    help="run the clips' scaled copies made by dev_suite.py --scale (its WORK/scaled-HEIGHT folder)")
     args = ap.parse_args()
     suite = load_suite()
     options = shlex.split(args.options)
@@ -56,13 +58,14 @@ def main() -> None:
         for rep in range(args.reps):
             for name in args.clips.split(","):
                 video = suite.by_name(name).video
+                video = args.scaled / "video" / video.name if args.scaled else video
                 for side, code in (("a", args.a), ("b", args.b)):
                     r = one_run(code, video, options, Path(tmp) / side)
                     runs.setdefault(name, {}).setdefault(side, []).append(r)
                     print(rep, name, side, r, flush=True)
     lines = [f"# A/B wall time: {args.label}", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
              f"A: `{args.a}` at {commit(args.a)}; B: `{args.b}` at {commit(args.b)}; options: `{args.options or '(defaults)'}`; "
-             f"{args.reps} repetitions.", "",
+             f"{args.reps} repetitions" + (f"; the clips scaled by dev_suite.py ({args.scaled.name})" if args.scaled else "") + ".", "",
              "| clip | A wall s | B wall s | B ÷ A wall | A detect s | B detect s | B ÷ A detect |", "|---|---|---|---|---|---|---|"]
     for name, sides in runs.items():
         a_wall, b_wall = ([r["wall_s"] for r in sides[s]] for s in "ab")

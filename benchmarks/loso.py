@@ -17,13 +17,15 @@ every clip of at most ``FEW_PEOPLE`` people, that clip linked in turn with each 
 small_albums family is scored on every photo set dealt round-robin into albums of ``SMALL_ALBUM`` photos (fewer than
 the stop rule's ``MIN_ITEMS`` faces: the fallback decides), the mean over a set's albums. The combination chosen on all sets is what the defaults should be. Writes ``results/dev_suite_loso.md`` and
 ``.json`` (``dev_suite_loso_<family>.*`` for the other families). The clothing and CCL families are scored on the
-videos only (photo collections use neither).
+videos only (photo collections use neither). With ``--scaled``, the clips scaled by ``dev_suite.py --scale`` count as
+sets of their own (``CLIP@1080``), so that a constant is also judged on whether a clip keeps its people at another size.
 
-    .venv/bin/python benchmarks/loso.py [--family stop] [--work DIR] [--sets a,b]
+    .venv/bin/python benchmarks/loso.py [--family stop] [--work DIR] [--sets a,b] [--scaled WORK/scaled-1080 --scaled-work WORK/LABEL]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -51,6 +53,9 @@ GRIDS = {
         "stop_rule.CANNOT_QUANTILE": [0.05, 0.1, 0.2, 0.3],
         "registry.FALLBACK.tracks": [0.3, 0.33, 0.36, 0.4],  # the stop distance of a video with too little evidence (dlib units)
         "stop_rule.MIN_CANNOT_PAIRS": [5, 10],  # fewer pairs on screen together than this: too little evidence
+    },
+    "clothing_min": {  # pairs of each kind (same person, on screen together) the clothing cue needs to be weighed at all
+        "clothing_distance.MIN_PAIRS": [5, 8, 10, 15, 20],
     },
     "clothing": {
         # The default network's (SFace's) entries; dlib's were chosen with this grid before (dev_suite_loso_clothing_dlib.md).
@@ -283,10 +288,14 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/facecluster-loso"))
     ap.add_argument("--sets", default="")
     ap.add_argument("--family", choices=sorted(GRIDS), default="stop")
+    ap.add_argument("--scaled", type=Path, default=None,
+                    help="also score the clips scaled by dev_suite.py --scale (its WORK/scaled-HEIGHT folder), each a set "
+                         "of its own named CLIP@HEIGHT, clustered from the caches of that run (--scaled-work: its WORK/LABEL)")
+    ap.add_argument("--scaled-work", type=Path, default=None)
     args = ap.parse_args()
     global GRID
     GRID = GRIDS[args.family]
-    videos_only = args.family in ("clothing", "ccl")
+    videos_only = args.family in ("clothing", "clothing_min", "ccl")
     wanted = set(filter(None, args.sets.split(",")))
     suite = load_suite()
     scorers, truth_people = {}, {}
@@ -322,6 +331,12 @@ def main() -> None:
                                            args.family if args.family in LINKAGE_FAMILIES else None)
             truth_people[v.name] = len({r["label"] for r in read_rows(v.gt / "tracks.csv")} - EXCLUDED_LABELS)
             print(f"{v.name}: ready in {time.perf_counter() - t0:.0f} s", flush=True)
+            scaled = args.scaled / "video" / v.video.name if args.scaled else None
+            if scaled is not None and scaled.exists() and (args.scaled / "gt" / v.name / "faces.csv").exists():
+                name = f"{v.name}@{args.scaled.name.rsplit('-', 1)[-1]}"
+                scorers[name] = video_scorer(dataclasses.replace(v, video=scaled, gt=args.scaled / "gt" / v.name),
+                                             args.scaled_work or args.work)
+                truth_people[name] = truth_people[v.name]
     for p in ([] if args.family in ("linking", "small_albums") else suite.photos):
         if (not wanted or p.name in wanted) and not videos_only:
             scorers[p.name] = photo_scorer(p.folder, args.work / "photos" / f"{p.name}.pkl",
