@@ -164,8 +164,10 @@ def speed_table(default: dict, every_frame: dict) -> list[str]:
     (``--full-frame-every 1 --coarse-side 0``)."""
     slow = {r["set"]: r for r in every_frame["results"]["rows"]}
     lines = ["## Speed and recall: the defaults against every frame searched whole", "",
-             f"`{DEFAULT_LABEL}` (the defaults) and `{EVERY_FRAME_LABEL}` (`{every_frame['results']['options']}`), each a fresh "
-             "process on this project's 2-core machine; the ground truth was made by every-frame CenterFace. Target (issue 33): "
+             f"`{DEFAULT_LABEL}` (the defaults, run {default['date']}) and `{EVERY_FRAME_LABEL}` "
+             f"(`{every_frame['results']['options']}`, run {every_frame['date']}), each a fresh process on this project's 2-core "
+             "machine, whose speed drifts from day to day (compare wall times of one day only); the ground truth was made by "
+             "every-frame CenterFace. Target (issue 33): "
              "recall ≥ 0.98 on every clip, wall ≤ 0.33× duration up to 720p, the 1080p crowd ≤ 1.0×.", "",
              "| clip | recall: defaults | every frame | wall ÷ duration: defaults | every frame |", "|---|---|---|---|---|"]
     for r in default["results"]["rows"]:
