@@ -69,9 +69,10 @@ def decode_outputs(
     return boxes, scores, points.astype(np.float32)
 
 
-def shrink_to(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(height, width, 3) ``rgb`` (H, W, 3) resized: halved by 2×2 area averaging while it stays at least twice the
-    size asked (a last odd row or column left out), then bilinear.
+def resize_for_network(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(height, width, 3) ``rgb`` (H, W, 3) resized for the network: halved by 2×2 area averaging while it stays at
+    least twice the size asked (a last odd row or column left out), then bilinear (which also pads a side up to the
+    network's grid, e.g. 640×360 to 640×384).
 
     Bilinear alone reads 4 source pixels an output pixel and skips the rest: a 1080p frame shrunk 3× that way aliases,
     and small faces that CenterFace finds in the same footage at 360p scored under its threshold (the London crowd
@@ -132,7 +133,7 @@ class CenterFaceDetector(FaceDetector):
 
     name = "centerface"
     grid = 32  # the network's largest stride
-    code_version = 2  # 2: frames shrunk 2× or more for the network are area-averaged first (shrink_to; bilinear before)
+    code_version = 2  # 2: frames shrunk 2× or more for the network are area-averaged first (resize_for_network; bilinear before)
 
     def __init__(
         self,
@@ -184,7 +185,7 @@ class CenterFaceDetector(FaceDetector):
         in_w, in_h = self._input_size(h, w, max_side)
         if (in_w, in_h) == (w, h):
             return rgb, 1.0, 1.0
-        return shrink_to(rgb, in_w, in_h), in_w / w, in_h / h
+        return resize_for_network(rgb, in_w, in_h), in_w / w, in_h / h
 
     def _detect_input(self, image: np.ndarray, below: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes, scores and landmarks in the pixels of ``image``, whose sides are multiples of 32, after NMS;
