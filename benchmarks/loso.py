@@ -20,7 +20,8 @@ the stop rule's ``MIN_ITEMS`` faces: the fallback decides), the mean over a set'
 videos only (photo collections use neither). With ``--scaled``, the clips scaled by ``dev_suite.py --scale`` count as
 sets of their own (``CLIP@1080``), so that a constant is also judged on whether a clip keeps its people at another size.
 
-    .venv/bin/python benchmarks/loso.py [--family stop] [--work DIR] [--sets a,b] [--scaled WORK/scaled-1080 --scaled-work WORK/LABEL]
+    .venv/bin/python benchmarks/loso.py [--family stop] [--work DIR] [--sets a,b] \
+        [--scaled WORK/scaled-1080 --scaled-work WORK/LABEL]
 """
 from __future__ import annotations
 

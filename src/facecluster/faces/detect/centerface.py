@@ -133,7 +133,8 @@ class CenterFaceDetector(FaceDetector):
 
     name = "centerface"
     grid = 32  # the network's largest stride
-    code_version = 2  # 2: frames shrunk 2× or more for the network are area-averaged first (resize_for_network; bilinear before)
+    # 2: frames shrunk 2× or more for the network are area-averaged first (resize_for_network; bilinear before).
+    code_version = 2
 
     def __init__(
         self,
